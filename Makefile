@@ -1,0 +1,62 @@
+# noisyexp — every target installs what it needs into .venv first.
+# `make help` lists the targets. TORCH picks the torch build (default: the CPU wheel 2.13.0).
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+PROFILE ?= cpu
+RESULTS ?= results
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test test-all lint format bench tables figures paper smoke clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install noisyexp with torch ($(TORCH)) and dev tools
+
+demo: $(STAMP)  ## train the embedded default (three Gaussians) with three units and print a table
+	$(BIN)/noisyexp train -m experiment=gaussians_tanh,gaussians_hard_tanh,gaussians_nan,gaussians_nah \
+		paths.results_dir=$(RESULTS)/demo hydra/launcher=basic
+	$(BIN)/noisyexp tables --results $(RESULTS)/demo
+	@cat $(RESULTS)/demo/tables/gaussians.md
+
+test: $(STAMP)  ## run the fast test suite (about a minute)
+	$(BIN)/python -m pytest -q
+
+test-all: $(STAMP)  ## run every test, slow ones included
+	$(BIN)/python -m pytest -q -m ""
+
+lint: $(STAMP)  ## ruff: lint and format check
+	$(BIN)/ruff check noisyexp tests scripts
+	$(BIN)/ruff format --check noisyexp tests scripts
+
+format: $(STAMP)  ## ruff: fix what can be fixed and format
+	$(BIN)/ruff check --fix noisyexp tests scripts
+	$(BIN)/ruff format noisyexp tests scripts
+
+bench: $(STAMP)  ## speed and memory of the units and of the LSTMs (prints numbers)
+	$(BIN)/python scripts/bench_activations.py
+	$(BIN)/python scripts/bench_lstm.py
+
+smoke: $(STAMP)  ## two shrunk steps of every experiment preset
+	$(BIN)/python -m pytest -q tests/test_experiments.py -m ""
+
+tables: $(STAMP)  ## build results/tables/ from every run summary under results/
+	$(BIN)/noisyexp tables --results $(RESULTS)
+
+figures: $(STAMP)  ## plot learning curves into results/figures/
+	$(BIN)/noisyexp figures --results $(RESULTS)
+
+clean:  ## remove caches (keeps .venv and results/)
+	rm -rf .pytest_cache .ruff_cache outputs multirun
+	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +

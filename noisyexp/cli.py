@@ -1,0 +1,221 @@
+"""The ``noisyexp`` command: the only module that touches argv, stderr and exit codes.
+
+``noisyexp train [overrides]`` hands its arguments to Hydra (so ``-m``, ``--cfg job``, ``--help``,
+``hydra.run.dir=...`` all work as in any Hydra app); ``noisyexp tables`` and ``noisyexp figures``
+build the paper's tables and plots from run summaries. A user error ends with one line
+``noisyexp: error: ...`` on stderr and exit status 2; ``debug=true`` (or ``NOISYEXP_DEBUG=1``)
+shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CONF_DIR", "main"]
+
+CONF_DIR = Path(__file__).resolve().parent / "conf"
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+USAGE = """\
+usage: noisyexp <command> [arguments]
+
+Noisy activation functions (Gulcehre et al., ICML 2016): train, sweep, tabulate.
+
+commands:
+  train     train one run, or a sweep with -m (Hydra overrides: task=ptb act=noisy_tanh ...)
+  tables    build the paper's tables from results/**/summary.json
+  figures   plot learning curves and learned unit shapes from results/
+
+examples:
+  noisyexp train                                  # the embedded default (no download)
+  noisyexp train task=ptb act=noisy_tanh          # PTB with NAN units
+  noisyexp train -m experiment=ptb_small_nan act.c=0.1,0.5,1 seed=1,2,3
+  noisyexp train resume=results/runs/ptb/noisy_tanh/<run>   # continue a stopped run
+  noisyexp train --help                           # config groups and options
+  noisyexp tables                                 # -> results/tables/
+"""
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _debug_requested(args: Sequence[str]) -> bool:
+    return os.environ.get("NOISYEXP_DEBUG", "") not in ("", "0") or "debug=true" in args
+
+
+def _one_line(error: BaseException) -> str:
+    """The first informative line of an exception and of its cause (Hydra wraps OmegaConf's)."""
+    parts = []
+    current: BaseException | None = error
+    while current is not None and len(parts) < 2:
+        text = str(current).strip()
+        if text:
+            first = text.splitlines()[0].strip()
+            full_key = next(
+                (ln.strip() for ln in text.splitlines() if ln.strip().startswith("full_key:")),
+                "",
+            )
+            parts.append(f"{first} ({full_key})" if full_key else first)
+        current = current.__cause__
+    message = "; ".join(dict.fromkeys(parts)) or type(error).__name__
+    return message
+
+
+def _resume_arguments(args: list[str]) -> list[str]:
+    """Rewrite ``resume=DIR [overrides]`` into the run's saved overrides plus the new ones.
+
+    Raises:
+        CheckpointError: DIR is not a run directory with a checkpoint.
+    """
+    from omegaconf import OmegaConf
+
+    from noisyexp.errors import CheckpointError
+
+    resume = [a for a in args if a.startswith("resume=")]
+    if not resume:
+        return args
+    if "-m" in args or "--multirun" in args:
+        raise _UsageError("resume= continues one run; it cannot be combined with -m")
+    run_dir = Path(resume[-1].split("=", 1)[1]).expanduser()
+    saved = run_dir / ".hydra" / "overrides.yaml"
+    if not saved.is_file():
+        raise CheckpointError(f"{run_dir} is not a run directory (no .hydra/overrides.yaml)")
+    if not (run_dir / "checkpoints" / "last.pt").is_file():
+        raise CheckpointError(f"{run_dir} has no checkpoints/last.pt to resume from")
+    previous = [
+        str(o) for o in OmegaConf.load(saved) if not str(o).startswith(("resume=", "hydra."))
+    ]
+    new = [a for a in args if not a.startswith("resume=")]
+    return [*previous, *new, f"resume={run_dir.resolve()}", f"hydra.run.dir={run_dir.resolve()}"]
+
+
+class _QuietHydraErrors:
+    """stderr proxy that drops Hydra's "Error executing job with overrides" line.
+
+    Hydra writes that line itself before re-raising a job's exception; we report the exception
+    as one line of our own, so the user sees one line, not two.
+    """
+
+    _PREFIX = "Error executing job with overrides:"
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if text.startswith(self._PREFIX):
+            return len(text)
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _run_job(cfg: Any) -> dict[str, Any]:
+    """Hydra's task function: validate the composed config once, then train."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    from noisyexp.config import RunConfig
+    from noisyexp.train import RunInfo, train
+
+    run_config: RunConfig = OmegaConf.to_object(cfg)  # runs every __post_init__ check
+    hydra_cfg = HydraConfig.get()
+    choices = {k: str(v) for k, v in hydra_cfg.runtime.choices.items() if v is not None}
+    experiment = choices.get("experiment")
+    info = RunInfo(
+        experiment=None if experiment in (None, "null") else experiment,
+        overrides=[str(o) for o in hydra_cfg.overrides.task if not str(o).startswith("resume=")],
+        choices={k: v for k, v in choices.items() if not k.startswith("hydra/")},
+    )
+    result = train(run_config, Path(hydra_cfg.runtime.output_dir), info)
+    return {"status": result.status, "run_dir": str(result.run_dir)}
+
+
+def _train(args: list[str]) -> int:
+    import hydra
+
+    from noisyexp.config import register_configs
+
+    args = _resume_arguments(args)
+    register_configs()
+    os.environ.setdefault("HYDRA_FULL_ERROR", "1")  # errors reach us, and become one line
+    entry = hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")(
+        _run_job
+    )
+    saved_argv, saved_stderr = sys.argv, sys.stderr
+    sys.argv = ["noisyexp-train", *args]
+    sys.stderr = _QuietHydraErrors(sys.stderr)
+    try:
+        entry()
+    finally:
+        sys.argv, sys.stderr = saved_argv, saved_stderr
+    return 0
+
+
+def _tables(args: list[str]) -> int:
+    from noisyexp import tables
+
+    parser = argparse.ArgumentParser(prog="noisyexp tables", description="Build the paper tables.")
+    parser.add_argument("--results", type=Path, default=Path("results"), help="runs to read")
+    parser.add_argument("--out", type=Path, default=None, help="default: <results>/tables")
+    options = parser.parse_args(args)
+    written = tables.main(options.results, options.out or options.results / "tables")
+    for path in written:
+        print(path)
+    return 0
+
+
+def _figures(args: list[str]) -> int:
+    from noisyexp import figures
+
+    parser = argparse.ArgumentParser(prog="noisyexp figures", description="Plot learning curves.")
+    parser.add_argument("--results", type=Path, default=Path("results"), help="runs to read")
+    parser.add_argument("--out", type=Path, default=None, help="default: <results>/figures")
+    options = parser.parse_args(args)
+    written = figures.main(options.results, options.out or options.results / "figures")
+    for path in written:
+        print(path)
+    return 0
+
+
+COMMANDS = {"train": _train, "tables": _tables, "figures": _figures}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``noisyexp`` console script."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(USAGE, end="")
+        return 0 if args else EXIT_USAGE
+    command, rest = args[0], args[1:]
+    if command not in COMMANDS:
+        print(
+            f"noisyexp: error: unknown command {command!r} (try: noisyexp --help)", file=sys.stderr
+        )
+        return EXIT_USAGE
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from noisyexp.errors import NoisyExpError
+
+    try:
+        return COMMANDS[command](rest)
+    except KeyboardInterrupt:
+        print("noisyexp: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (NoisyExpError, HydraException, OmegaConfBaseException, _UsageError, OSError) as err:
+        if _debug_requested(rest):
+            raise
+        print(f"noisyexp: error: {_one_line(err)}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

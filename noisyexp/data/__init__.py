@@ -1,0 +1,1 @@
+"""Data helpers shared by tasks: verified files on disk, downloads, checksums."""

@@ -1,0 +1,253 @@
+"""A multi-layer LSTM whose every sigmoid and tanh is a pluggable unit (paper §6.3).
+
+The paper replaces *all* of an LSTM's nonlinearities by noisy ones: the input, forget and output
+gates (sigmoid-like "gate" units), the candidate cell value and the tanh applied to the cell
+before the output gate (tanh-like "cell" units). This layer takes the two unit factories and
+builds, per layer, three unit modules so that each has its own per-unit parameters (p):
+
+* ``units.{k}.gate``: one gate unit over the 3·H concatenated i, f, o pre-activations (one call
+  instead of three; units [0, H) are i, [H, 2H) are f, [2H, 3H) are o);
+* ``units.{k}.candidate``: the cell unit of the candidate g (H units);
+* ``units.{k}.cell_output``: the cell unit applied to c_t before the output gate (H units).
+
+Parameters carry ``nn.LSTM``'s names and layout (``weight_ih_l{k}`` of shape (4H, in), rows in
+gate order i, f, g, o, ...), so weights move both ways with ``load_state_dict(..., strict=False)``
+(the unit modules' own parameters are the only extra keys) or with :func:`lstm_weights`.
+
+Speed: the input projection of all time steps is one matmul; the time loop only does the
+recurrent matmul and the elementwise work. With plain reference units (``nn.Sigmoid``/``nn.Tanh``
+or ``activations.Sigmoid``/``Tanh``) ``fused=None`` runs ``nn.LSTM``'s own kernel instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from noisyexp.tasks.base import UnitFactory
+
+__all__ = ["LSTM", "LSTMState", "lstm_weights", "is_reference_unit", "RecurrentWeightGrad"]
+
+LSTMState = tuple[torch.Tensor, torch.Tensor]
+"""(h, c), each of shape (num_layers, B, hidden_size)."""
+
+
+def is_reference_unit(module: nn.Module, kind: str) -> bool:
+    """Whether ``module`` is the plain, noise-free logistic sigmoid (``kind='sigmoid'``) or tanh.
+
+    Only exact classes count (a subclass may change the function), so a fused kernel computing
+    the textbook function is a safe substitute.
+    """
+    names = {"sigmoid": "Sigmoid", "tanh": "Tanh"}
+    if type(module) is getattr(nn, names[kind]):
+        return True
+    try:  # the activation library may not be importable in a stripped-down install
+        from noisyexp import activations
+    except ImportError:  # pragma: no cover
+        return False
+    return type(module) is getattr(activations, names[kind], None)
+
+
+def lstm_weights(module: nn.Module) -> dict[str, torch.Tensor]:
+    """The ``weight_*``/``bias_*`` entries of an LSTM's state dict (drop the unit modules' keys).
+
+    ``nn.LSTM(...).load_state_dict(lstm_weights(custom))`` and the reverse both work strictly.
+    """
+    return {
+        key: value
+        for key, value in module.state_dict().items()
+        if key.startswith(("weight_ih_l", "weight_hh_l", "bias_ih_l", "bias_hh_l"))
+    }
+
+
+class RecurrentWeightGrad(torch.autograd.Function):
+    """Zeros whose backward turns the gradients of all T steps into one recurrent-weight gradient.
+
+    In a time loop ``h @ W.t()`` makes autograd compute ``dW`` with T small matmuls. Instead the
+    loop multiplies by ``W.detach()`` (only ``dh`` flows back per step) and adds slice t of this
+    function's (T, B, R) zero output to the pre-activations. Its incoming gradient is then each
+    step's pre-activation gradient G, and the backward computes ``dW = Gᵀ H`` in one matmul, with
+    H = the (T, B, H) states the loop multiplied (appended to ``inputs`` as it runs).
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any, weight: torch.Tensor, inputs: list[torch.Tensor], shape: tuple[int, ...]
+    ) -> torch.Tensor:
+        ctx.inputs = inputs
+        return weight.new_zeros(shape)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        states = torch.stack(ctx.inputs)  # (T, B, H)
+        ctx.inputs = None
+        grad_weight = grad.reshape(-1, grad.size(-1)).t() @ states.reshape(-1, states.size(-1))
+        return grad_weight, None, None
+
+
+class _LSTMUnits(nn.Module):
+    """The three unit modules of one layer."""
+
+    def __init__(self, hidden_size: int, gate_unit: UnitFactory, cell_unit: UnitFactory) -> None:
+        super().__init__()
+        self.gate = gate_unit(3 * hidden_size)
+        self.candidate = cell_unit(hidden_size)
+        self.cell_output = cell_unit(hidden_size)
+
+
+def _ifog_order(hidden_size: int, device: torch.device) -> torch.Tensor:
+    """Row permutation from nn.LSTM's (i, f, g, o) layout to (i, f, o, g).
+
+    With o moved next to i and f the three gates are one contiguous slice, so a single gate-unit
+    call covers them without a copy.
+    """
+    blocks = torch.arange(4 * hidden_size, device=device).view(4, hidden_size)
+    return blocks[[0, 1, 3, 2]].reshape(-1)
+
+
+class LSTM(nn.Module):
+    """Drop-in ``nn.LSTM`` (time-major, unidirectional, with biases) with pluggable units.
+
+    Args:
+        input_size: features of x.
+        hidden_size: features of h and c.
+        num_layers: stacked layers.
+        gate_unit: builds a sigmoid-like unit for ``n`` features.
+        cell_unit: builds a tanh-like unit for ``n`` features.
+        dropout: dropout on the output of every layer but the last (training only), as nn.LSTM.
+        fused: use nn.LSTM's kernel. ``None`` = when both units are plain reference ones;
+            ``True`` with other units raises ValueError.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        *,
+        gate_unit: UnitFactory,
+        cell_unit: UnitFactory,
+        dropout: float = 0.0,
+        fused: bool | None = None,
+    ) -> None:
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"num_layers must be >= 1, got {num_layers}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.dropout = dropout
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else hidden_size
+            self.register_parameter(
+                f"weight_ih_l{layer}", nn.Parameter(torch.empty(4 * hidden_size, layer_input))
+            )
+            self.register_parameter(
+                f"weight_hh_l{layer}", nn.Parameter(torch.empty(4 * hidden_size, hidden_size))
+            )
+            self.register_parameter(f"bias_ih_l{layer}", nn.Parameter(torch.empty(4 * hidden_size)))
+            self.register_parameter(f"bias_hh_l{layer}", nn.Parameter(torch.empty(4 * hidden_size)))
+        self.units = nn.ModuleList(
+            _LSTMUnits(hidden_size, gate_unit, cell_unit) for _ in range(num_layers)
+        )
+        reference = all(
+            is_reference_unit(unit.gate, "sigmoid")
+            and is_reference_unit(unit.candidate, "tanh")
+            and is_reference_unit(unit.cell_output, "tanh")
+            for unit in self.units
+        )
+        if fused and not reference:
+            raise ValueError("fused=True needs plain sigmoid/tanh units; use fused=None or False")
+        self.fused = reference if fused is None else fused
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """U(±1/sqrt(hidden_size)) for every weight and bias, as nn.LSTM."""
+        bound = self.hidden_size**-0.5
+        for name, weight in self.named_parameters(recurse=False):
+            assert name.startswith(("weight_", "bias_")), name
+            nn.init.uniform_(weight, -bound, bound)
+
+    def _layer_weights(self, layer: int) -> list[torch.Tensor]:
+        return [
+            getattr(self, f"{kind}_l{layer}")
+            for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        ]
+
+    def forward(
+        self, x: torch.Tensor, state: LSTMState | None = None
+    ) -> tuple[torch.Tensor, LSTMState]:
+        """Run the sequence.
+
+        Args:
+            x: (T, B, input_size).
+            state: (h, c), each (num_layers, B, hidden_size); zeros when None.
+
+        Returns:
+            output (T, B, hidden_size) of the last layer, and the final (h, c).
+        """
+        if state is None:
+            zeros = x.new_zeros(self.num_layers, x.size(1), self.hidden_size)
+            state = (zeros, zeros)
+        if self.fused:
+            return self._forward_fused(x, state)
+        h_last, c_last = [], []
+        output = x
+        for layer in range(self.num_layers):
+            if layer > 0 and self.dropout > 0:
+                output = F.dropout(output, self.dropout, self.training)
+            output, (h, c) = self._run_layer(layer, output, state[0][layer], state[1][layer])
+            h_last.append(h)
+            c_last.append(c)
+        return output, (torch.stack(h_last), torch.stack(c_last))
+
+    def _forward_fused(self, x: torch.Tensor, state: LSTMState) -> tuple[torch.Tensor, LSTMState]:
+        weights = [w for layer in range(self.num_layers) for w in self._layer_weights(layer)]
+        # The functional kernel behind nn.LSTM (args: bias, layers, dropout, train, bidirectional,
+        # batch_first).
+        output, h, c = torch._VF.lstm(
+            x, state, weights, True, self.num_layers, self.dropout, self.training, False, False
+        )
+        return output, (h, c)
+
+    def _run_layer(
+        self, layer: int, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor
+    ) -> tuple[torch.Tensor, LSTMState]:
+        hidden = self.hidden_size
+        units = self.units[layer]
+        weight_ih, weight_hh, bias_ih, bias_hh = self._layer_weights(layer)
+        order = _ifog_order(hidden, x.device)
+        # One matmul for the input projection of every step, rows in (i, f, o, g) order.
+        projected = F.linear(x, weight_ih[order], bias_ih[order] + bias_hh[order])  # (T, B, 4H)
+        weight_hh = weight_hh[order]
+        recurrent_t = weight_hh.detach().t()  # (H, 4H)
+        previous_h: list[torch.Tensor] = []
+        if torch.is_grad_enabled() and weight_hh.requires_grad:
+            # dW_hh in one matmul after the loop (see RecurrentWeightGrad)
+            projected = projected + RecurrentWeightGrad.apply(
+                weight_hh, previous_h, projected.shape
+            )
+        outputs = []
+        # unbind, not projected[step]: the backward of T selects would build T full-size zero
+        # tensors; unbind's backward stacks the T gradients once.
+        for projected_step in projected.unbind(0):
+            previous_h.append(h.detach())
+            gates = torch.addmm(projected_step, h, recurrent_t)  # (B, 4H)
+            ifo = units.gate(gates[:, : 3 * hidden])  # (B, 3H)
+            candidate = units.candidate(gates[:, 3 * hidden :])  # (B, H)
+            input_gate, forget_gate, output_gate = ifo.chunk(3, dim=1)
+            c = torch.addcmul(forget_gate * c, input_gate, candidate)
+            h = output_gate * units.cell_output(c)
+            outputs.append(h)
+        return torch.stack(outputs), (h, c)  # (T, B, H)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
+            f"dropout={self.dropout}, fused={self.fused}"
+        )

@@ -1,0 +1,306 @@
+"""Neural Turing Machine (Graves et al., 2014) whose controller units are chosen by ``act``.
+
+The paper (§6.6, Fig 9) made the NTM *controller* noisy and annealed its noise. Everything else
+is a plain NTM:
+
+* an N × M memory (``memory_size`` rows of ``memory_width`` numbers);
+* heads that address it by content (cosine similarity sharpened by a key strength β), then by
+  location (interpolation with the previous weighting through a gate g, a circular shift over
+  {-1, 0, +1}, and sharpening with γ >= 1);
+* read heads that return a weighted sum of rows, and one write head that erases then adds
+  (all heads address the memory of the previous step, so they run as one batched call; a read
+  sees a write from the step before);
+* a controller, feed-forward by default: the authors' D-NTM code used a feed-forward controller
+  whose hidden layer was their noisy ``NTanhP`` unit, so the feed-forward hidden layer here is a
+  ``cell_unit``. ``controller="lstm"`` swaps in the package LSTM with gate and cell units.
+
+The head's own squashing functions (softplus for β, sigmoid for g and erase, softmax over shifts,
+1 + softplus for γ, tanh for the add vector) stay plain torch functions on purpose: they are part
+of the addressing mechanism, not the controller's activation, and a noisy softmax or sigmoid there
+would change what the heads compute rather than how the controller learns.
+
+The addressing maths is written as small pure functions so tests can check them on hand-worked
+cases.
+
+Layout of one step (B = batch, N = memory rows, M = memory width, R = read heads)::
+
+    x_t (B, I) ────┐
+    reads (B, R*M) ┴─► controller ─► h_t (B, H) ─► heads on M_{t-1} ─┬─► reads (B, R*M)
+                                                                     └─► write: M_t (B, N, M)
+    [h_t, reads] ─► output layer ─► y_t (B, O)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from noisyexp.models.lstm import LSTM
+
+__all__ = [
+    "content_weights",
+    "interpolate",
+    "shift",
+    "sharpen",
+    "address",
+    "memory_read",
+    "memory_write",
+    "Heads",
+    "NTM",
+]
+
+UnitFactory = Callable[[int], nn.Module]
+
+_EPS = 1e-8
+
+
+def content_weights(
+    memory: torch.Tensor, key: torch.Tensor, beta: torch.Tensor, eps: float = _EPS
+) -> torch.Tensor:
+    """Content addressing: softmax over rows of β times the cosine similarity to ``key``.
+
+    Args:
+        memory: (B, N, M) memory.
+        key: (B, K, M) one key per head (K heads).
+        beta: (B, K, 1) key strengths, >= 0; larger values focus on the best-matching row.
+        eps: guards the norms of all-zero rows or keys.
+
+    Returns:
+        (B, K, N) weightings, each summing to 1 over the rows.
+    """
+    dot = torch.einsum("bnm,bkm->bkn", memory, key)  # (B, K, N)
+    norms = memory.norm(dim=-1).unsqueeze(1) * key.norm(dim=-1, keepdim=True)  # (B, K, N)
+    similarity = dot / (norms + eps)
+    return torch.softmax(beta * similarity, dim=-1)
+
+
+def interpolate(
+    content: torch.Tensor, previous: torch.Tensor, gate: torch.Tensor
+) -> torch.Tensor:
+    """Blend the content weighting with the previous step's weighting.
+
+    ``gate`` = 1 keeps only the content weighting, 0 keeps only the previous one, so a head can
+    ignore content and move relative to where it was (the iteration the copy task needs).
+
+    Args:
+        content: (..., N) content weighting.
+        previous: (..., N) weighting of the previous step.
+        gate: (..., 1) interpolation gate in [0, 1].
+    """
+    return gate * content + (1.0 - gate) * previous
+
+
+def shift(weights: torch.Tensor, shift_weights: torch.Tensor) -> torch.Tensor:
+    """Circular convolution of a weighting with a distribution over shifts.
+
+    ``shift_weights`` has an odd number S of entries for the offsets -(S//2) ... +(S//2), so for
+    S = 3 its entries are the probabilities of moving by -1, 0 and +1 rows. A one-hot weighting
+    at row i shifted by +1 becomes one-hot at row (i + 1) mod N.
+
+    Args:
+        weights: (..., N) weighting.
+        shift_weights: (..., S) distribution over the S offsets.
+
+    Returns:
+        (..., N) shifted weighting: out[i] = sum_k shift_weights[k] * weights[(i - offset_k) mod N].
+    """
+    num_shifts = shift_weights.shape[-1]
+    assert num_shifts % 2 == 1, "shift_weights must have an odd number of offsets"
+    half = num_shifts // 2
+    if half == 0:
+        return weights * shift_weights
+    # circular padding, then windows[..., i, j] = weights[(i - half + j) mod N], so window entry
+    # j pairs with offset half - j: the shift distribution is applied reversed
+    padded = torch.cat([weights[..., -half:], weights, weights[..., :half]], dim=-1)
+    windows = padded.unfold(-1, num_shifts, 1)  # (..., N, S)
+    return (windows * shift_weights.flip(-1).unsqueeze(-2)).sum(-1)
+
+
+def sharpen(weights: torch.Tensor, gamma: torch.Tensor, eps: float = _EPS) -> torch.Tensor:
+    """Raise a weighting to the power γ >= 1 and renormalise, undoing the blur of ``shift``.
+
+    Args:
+        weights: (..., N) weighting.
+        gamma: (..., 1) sharpening exponent.
+        eps: floor on the weights, so 0 ** γ has a finite gradient with respect to γ.
+    """
+    powered = weights.clamp_min(eps) ** gamma
+    return powered / powered.sum(dim=-1, keepdim=True)
+
+
+def address(
+    memory: torch.Tensor,
+    previous: torch.Tensor,
+    key: torch.Tensor,
+    beta: torch.Tensor,
+    gate: torch.Tensor,
+    shift_weights: torch.Tensor,
+    gamma: torch.Tensor,
+) -> torch.Tensor:
+    """The full NTM addressing chain: content, interpolation, shift, sharpening (Graves Fig 2).
+
+    Shapes as in the functions it chains, with K heads addressed at once; returns the new
+    (B, K, N) weightings.
+    """
+    weights = content_weights(memory, key, beta)
+    weights = interpolate(weights, previous, gate)
+    weights = shift(weights, shift_weights)
+    return sharpen(weights, gamma)
+
+
+def memory_read(memory: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Weighted sums of memory rows: (B, N, M) and (B, K, N) -> (B, K, M)."""
+    return torch.einsum("bnm,bkn->bkm", memory, weights)
+
+
+def memory_write(
+    memory: torch.Tensor, weights: torch.Tensor, erase: torch.Tensor, add: torch.Tensor
+) -> torch.Tensor:
+    """Erase then add: M_i <- M_i * (1 - w_i e) + w_i a.
+
+    Args:
+        memory: (B, N, M) memory before the write.
+        weights: (B, N) write weighting.
+        erase: (B, M) erase vector in [0, 1].
+        add: (B, M) add vector.
+
+    Returns:
+        (B, N, M) memory after the write (a new tensor; the input is not modified).
+    """
+    weights = weights.unsqueeze(-1)  # (B, N, 1)
+    return memory * (1.0 - weights * erase.unsqueeze(1)) + weights * add.unsqueeze(1)
+
+
+class Heads(nn.Module):
+    """All heads of an NTM: ``num_read_heads`` read heads, then one write head (the last).
+
+    One linear layer emits, per head, the key (M), β (1), g (1), shift logits (S) and γ (1), and
+    for the write head the erase (M) and add (M) vectors; all heads are addressed in one batched
+    call. The squashing functions are plain torch ones (see the module docstring).
+    """
+
+    def __init__(
+        self, controller_size: int, memory_width: int, num_read_heads: int, num_shifts: int = 3
+    ) -> None:
+        super().__init__()
+        self.num_heads = num_read_heads + 1
+        self.memory_width = memory_width
+        self.num_shifts = num_shifts
+        self.head_size = memory_width + 3 + num_shifts
+        self.address_proj = nn.Linear(controller_size, self.num_heads * self.head_size)
+        self.write_proj = nn.Linear(controller_size, 2 * memory_width)
+
+    def forward(
+        self, controller_state: torch.Tensor, memory: torch.Tensor, previous: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Address the memory.
+
+        Args:
+            controller_state: (B, H) controller output.
+            memory: (B, N, M) memory.
+            previous: (B, K, N) weightings of the previous step, K = read heads + 1.
+
+        Returns:
+            (B, K, N) new weightings (the write head's last), and the (B, M) erase and add
+            vectors of the write head.
+        """
+        params = self.address_proj(controller_state).view(-1, self.num_heads, self.head_size)
+        key, beta, gate, shift_logits, gamma = torch.split(
+            params, [self.memory_width, 1, 1, self.num_shifts, 1], dim=-1
+        )  # (B, K, ·) each
+        weights = address(
+            memory,
+            previous,
+            key,
+            F.softplus(beta),
+            torch.sigmoid(gate),
+            torch.softmax(shift_logits, dim=-1),
+            1.0 + F.softplus(gamma),
+        )
+        erase, add = self.write_proj(controller_state).chunk(2, dim=-1)  # (B, M) each
+        return weights, torch.sigmoid(erase), torch.tanh(add)
+
+
+class NTM(nn.Module):
+    """Neural Turing Machine over a whole sequence.
+
+    Args:
+        input_size: features of each input step.
+        output_size: features (logits) of each output step.
+        gate_unit: factory for sigmoid-like units (LSTM controller gates).
+        cell_unit: factory for tanh-like units (the controller's hidden layer).
+        controller: ``"feedforward"`` (default, as the authors' D-NTM) or ``"lstm"``.
+        controller_size: hidden units H of the controller.
+        memory_size: rows N of the memory.
+        memory_width: width M of each row.
+        num_read_heads: read heads R (there is always one write head).
+        num_shifts: allowed shift offsets S (odd; 3 means {-1, 0, +1}).
+
+    The memory starts as the constant 1e-6 in every cell (Collier & Beel, 2018, found a constant
+    start the most reliable) and every head starts focused on row 0, so location-based addressing
+    has a defined origin.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        output_size: int,
+        *,
+        gate_unit: UnitFactory,
+        cell_unit: UnitFactory,
+        controller: str = "feedforward",
+        controller_size: int = 100,
+        memory_size: int = 128,
+        memory_width: int = 20,
+        num_read_heads: int = 1,
+        num_shifts: int = 3,
+    ) -> None:
+        super().__init__()
+        if controller not in ("feedforward", "lstm"):
+            raise ValueError(f"controller must be 'feedforward' or 'lstm', got {controller!r}")
+        self.input_size = input_size
+        self.output_size = output_size
+        self.controller_kind = controller
+        self.controller_size = controller_size
+        self.memory_size = memory_size
+        self.memory_width = memory_width
+        self.num_read_heads = num_read_heads
+        controller_input = input_size + num_read_heads * memory_width
+        if controller == "feedforward":
+            self.controller_in = nn.Linear(controller_input, controller_size)
+            self.controller_act = cell_unit(controller_size)
+        else:
+            self.controller_lstm = LSTM(
+                controller_input, controller_size, gate_unit=gate_unit, cell_unit=cell_unit
+            )
+        self.heads = Heads(controller_size, memory_width, num_read_heads, num_shifts)
+        self.output = nn.Linear(controller_size + num_read_heads * memory_width, output_size)
+
+    def _controller(self, inputs: torch.Tensor, state: tuple | None) -> tuple[torch.Tensor, tuple]:
+        """One controller step: (B, I + R*M) -> (B, H), carrying the LSTM state if any."""
+        if self.controller_kind == "feedforward":
+            return self.controller_act(self.controller_in(inputs)), ()
+        output, state = self.controller_lstm(inputs.unsqueeze(0), state)  # (1, B, H)
+        return output.squeeze(0), state
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Run the NTM over ``x`` (T, B, input_size); returns logits (T, B, output_size)."""
+        seq_len, batch_size, _ = x.shape
+        num_reads = self.num_read_heads
+        memory = x.new_full((batch_size, self.memory_size, self.memory_width), 1e-6)
+        weights = x.new_zeros(batch_size, num_reads + 1, self.memory_size)  # (B, K, N)
+        weights[:, :, 0] = 1.0
+        reads = memory_read(memory, weights[:, :num_reads]).flatten(1)  # (B, R*M)
+        state: tuple | None = None
+        outputs = []
+        for step in range(seq_len):
+            hidden, state = self._controller(torch.cat([x[step], reads], dim=-1), state)
+            # every head addresses the same memory: reads see M_{t-1}, then the write makes M_t
+            weights, erase, add = self.heads(hidden, memory, weights)
+            reads = memory_read(memory, weights[:, :num_reads]).flatten(1)  # (B, R*M)
+            memory = memory_write(memory, weights[:, num_reads], erase, add)
+            outputs.append(self.output(torch.cat([hidden, reads], dim=-1)))  # (B, O)
+        return torch.stack(outputs)  # (T, B, O)

@@ -1,0 +1,125 @@
+"""The contract between the trainer and a task.
+
+A task owns its data, builds its model from two unit factories, computes the training loss
+for a global step and evaluates a split. It knows nothing about Hydra, logging or checkpoint
+files: the trainer drives it, and saves what `state_dict` returns so a resumed run continues
+bit for bit.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = ["UnitFactory", "Units", "StepOutput", "DatasetInfo", "Task"]
+
+UnitFactory = Callable[[int], nn.Module]
+"""Builds an activation unit for a layer of ``num_units`` features (the last dimension)."""
+
+
+@dataclass(frozen=True)
+class Units:
+    """The two unit factories a model is built from.
+
+    ``gate`` is sigmoid-like (LSTM/GRU gates), ``cell`` is tanh-like (candidates, cell output,
+    MLP hidden layers).
+    """
+
+    gate: UnitFactory
+    cell: UnitFactory
+
+
+@dataclass
+class StepOutput:
+    """What one training step returns: the loss to backpropagate and scalars to log.
+
+    ``num_items`` is the number of predictions behind ``loss`` (tokens, examples), used for
+    throughput figures.
+    """
+
+    loss: torch.Tensor
+    metrics: dict[str, float] = field(default_factory=dict)
+    num_items: int = 0
+
+
+@dataclass
+class DatasetInfo:
+    """Where a task's data came from, recorded in every run summary."""
+
+    name: str
+    checksum: str  # a digest of the files read, or "generated:<seed>" for synthetic data
+    sizes: dict[str, int] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Task(abc.ABC):
+    """Base class of every task.
+
+    Subclasses are constructed as
+    ``TaskClass(cfg, data_dir=..., seed=..., device=..., download=...)`` where ``cfg`` is the
+    task's own config dataclass. Data that must be downloaded is read in
+    ``__init__`` (raising :class:`noisyexp.errors.DataError` with a one-line message when it is
+    missing or corrupt).
+
+    Training batches must be a deterministic function of ``(seed, step)`` plus whatever
+    ``state_dict`` holds, so a run stopped at step k and resumed ends bit-identical to a run that
+    never stopped.
+    """
+
+    #: metric (as returned by ``evaluate('valid')``, without the split prefix) that picks best.pt
+    primary_metric: str = "loss"
+    #: whether a larger primary metric is better
+    higher_is_better: bool = False
+    #: splits evaluated at every evaluation (the test split is evaluated once, at the end)
+    eval_splits: tuple[str, ...] = ("valid",)
+
+    def __init__(
+        self,
+        cfg: Any,
+        *,
+        data_dir: Path,
+        seed: int,
+        device: torch.device,
+        download: bool = True,
+    ) -> None:
+        self.cfg = cfg
+        self.data_dir = Path(data_dir)
+        self.seed = seed
+        self.device = device
+        self.download = download  # whether missing files may be fetched
+
+    @abc.abstractmethod
+    def dataset_info(self) -> DatasetInfo:
+        """Name, checksum and split sizes of the data this task reads or generates."""
+
+    @abc.abstractmethod
+    def build_model(self, units: Units) -> nn.Module:
+        """Build the model with its activations taken from ``units``."""
+
+    @abc.abstractmethod
+    def steps_per_epoch(self) -> int:
+        """Number of optimizer steps in one pass over the training data (>= 1)."""
+
+    @abc.abstractmethod
+    def train_step(self, model: nn.Module, step: int) -> StepOutput:
+        """Forward pass and loss for global step ``step`` (0-based); no backward, no optimizer."""
+
+    @abc.abstractmethod
+    def evaluate(self, model: nn.Module, split: str) -> dict[str, float]:
+        """Metrics on ``split`` ('valid' or 'test'), with the model in eval mode."""
+
+    def on_evaluate(self, metrics: dict[str, float], step: int) -> None:  # noqa: B027
+        """Hook called with the validation metrics after each evaluation (e.g. curricula)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """Carried state (hidden states, curriculum level) to checkpoint; tensors and plain data."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:  # noqa: B027
+        """Restore what :meth:`state_dict` returned."""

@@ -1,0 +1,59 @@
+"""Shared machinery of the feed-forward classification tasks (three Gaussians, MNIST).
+
+A subclass loads tensors into ``self.splits`` and builds a model; this class does batching,
+the cross-entropy loss and the evaluation metrics.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from noisyexp.data.batching import step_batch_indices
+from noisyexp.tasks.base import StepOutput, Task
+
+__all__ = ["ClassificationTask"]
+
+
+class ClassificationTask(Task):
+    """A task with fixed ``(inputs, labels)`` tensors per split.
+
+    Subclasses fill ``self.splits = {"train": (x, y), "valid": ..., "test": ...}`` in
+    ``__init__`` and set ``self.batch_size``.
+    """
+
+    primary_metric = "error"
+    higher_is_better = False
+    eval_batch_size = 1000
+
+    splits: dict[str, tuple[torch.Tensor, torch.Tensor]]
+    batch_size: int
+
+    def steps_per_epoch(self) -> int:
+        return max(1, len(self.splits["train"][1]) // self.batch_size)
+
+    def train_step(self, model: nn.Module, step: int) -> StepOutput:
+        inputs, labels = self.splits["train"]
+        index = step_batch_indices(len(labels), self.batch_size, self.seed, step)
+        batch_x = inputs[index].to(self.device)
+        batch_y = labels[index].to(self.device)
+        logits = model(batch_x)
+        loss = F.cross_entropy(logits, batch_y)
+        return StepOutput(loss=loss, num_items=len(index))
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module, split: str) -> dict[str, float]:
+        """Mean NLL (``nll`` = ``loss``), accuracy and error (percent) over the whole split."""
+        inputs, labels = self.splits[split]
+        total_loss, correct = 0.0, 0
+        for start in range(0, len(labels), self.eval_batch_size):
+            batch_x = inputs[start : start + self.eval_batch_size].to(self.device)
+            batch_y = labels[start : start + self.eval_batch_size].to(self.device)
+            logits = model(batch_x)
+            total_loss += F.cross_entropy(logits, batch_y, reduction="sum").item()
+            correct += (logits.argmax(dim=-1) == batch_y).sum().item()
+        count = len(labels)
+        loss = total_loss / count
+        accuracy = correct / count
+        return {"loss": loss, "nll": loss, "acc": accuracy, "error": 100.0 * (1.0 - accuracy)}

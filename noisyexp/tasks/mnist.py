@@ -1,0 +1,123 @@
+"""MNIST with a single-hidden-layer MLP trained by RMSProp (paper v3 §6.1, Fig 5).
+
+The 60,000 training images are split into 50,000 for training and the last 10,000 for
+validation; the 10,000 test images are the test split. Pixels are scaled to [0, 1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from noisyexp.data.files import RemoteFile, combined_checksum, ensure_files
+from noisyexp.data.idx import read_idx
+from noisyexp.errors import ConfigError, DataError
+from noisyexp.models.mlp import MLP
+from noisyexp.tasks.base import DatasetInfo, Units
+from noisyexp.tasks.classification import ClassificationTask
+
+__all__ = ["MNIST_FILES", "TASKS", "MNISTConfig", "MNISTTask", "mnist_files"]
+
+_MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
+#: base name -> (md5 of the published .gz, md5 of the decompressed file)
+MNIST_FILES = {
+    "train-images-idx3-ubyte": (
+        "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+        "6bbc9ace898e44ae57da46a324031adb",
+    ),
+    "train-labels-idx1-ubyte": (
+        "d53e105ee54ea40749a09fcbcd1e9432",
+        "a25bea736e30d166cdddb491f175f624",
+    ),
+    "t10k-images-idx3-ubyte": (
+        "9fb629c4189551a2d022fa330f9573f3",
+        "2646ac647ad5339dbf082846283269ea",
+    ),
+    "t10k-labels-idx1-ubyte": (
+        "ec29112dd5afa0611ce80d1b7f02629c",
+        "27ae3e4e09519cfbb04c329615203637",
+    ),
+}
+_VALID_SIZE = 10_000
+
+
+@dataclass
+class MNISTConfig:
+    """The MLP's width and the batch size (the paper states neither)."""
+
+    name: str = "mnist"
+    hidden_size: int = 500
+    batch_size: int = 100
+    valid_size: int = _VALID_SIZE
+    eval_train: bool = True  # evaluate the training NLL each epoch (the paper's Fig 5 curve)
+
+    def __post_init__(self) -> None:
+        for key in ("hidden_size", "batch_size", "valid_size"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"task.{key} must be >= 1, got {getattr(self, key)}")
+
+
+def mnist_files(folder: Path) -> list[RemoteFile]:
+    """The four files to check: raw ones where present, else the .gz (downloaded if missing)."""
+    files = []
+    for base, (gz_md5, raw_md5) in MNIST_FILES.items():
+        if (folder / base).is_file():
+            files.append(RemoteFile(base, (raw_md5,)))
+        else:
+            urls = tuple(mirror + base + ".gz" for mirror in _MIRRORS)
+            files.append(RemoteFile(base + ".gz", (gz_md5, raw_md5), urls))
+    return files
+
+
+class MNISTTask(ClassificationTask):
+    """Ten-way digit classification from 784 pixels."""
+
+    def __init__(
+        self,
+        cfg: MNISTConfig,
+        *,
+        data_dir: Path,
+        seed: int,
+        device: torch.device,
+        download: bool = True,
+    ) -> None:
+        super().__init__(cfg, data_dir=data_dir, seed=seed, device=device, download=download)
+        folder = self.data_dir / "mnist"
+        files = mnist_files(folder)
+        self._verified = ensure_files(folder, files, dataset="mnist", download=download)
+        tensors = [read_idx(folder / file.name) for file in files]
+        train_x, train_y, test_x, test_y = tensors
+        if train_x.shape[1:] != (28, 28) or len(train_x) != len(train_y):
+            raise DataError(f"{folder}: unexpected MNIST shapes {tuple(train_x.shape)}")
+        if cfg.valid_size >= len(train_y):
+            raise ConfigError(f"task.valid_size={cfg.valid_size} leaves no training images")
+        cut = len(train_y) - cfg.valid_size
+        flat = train_x.reshape(len(train_x), -1).float() / 255.0
+        self.splits = {
+            "train": (flat[:cut], train_y[:cut].long()),
+            "valid": (flat[cut:], train_y[cut:].long()),
+            "test": (test_x.reshape(len(test_x), -1).float() / 255.0, test_y.long()),
+        }
+        self.batch_size = cfg.batch_size
+        self.eval_splits = ("train", "valid") if cfg.eval_train else ("valid",)
+
+    def dataset_info(self) -> DatasetInfo:
+        sizes = {split: len(labels) for split, (_, labels) in self.splits.items()}
+        return DatasetInfo(
+            name="mnist",
+            checksum=combined_checksum(self._verified),
+            sizes=sizes,
+            extra={"files": self._verified},
+        )
+
+    def build_model(self, units: Units) -> nn.Module:
+        return MLP(28 * 28, [self.cfg.hidden_size], 10, unit=units.cell)
+
+
+TASKS = {"mnist": (MNISTConfig, MNISTTask)}

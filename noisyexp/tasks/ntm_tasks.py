@@ -1,0 +1,395 @@
+"""The NTM algorithmic tasks: copy and associative recall (Graves et al., 2014; paper §6.6, Fig 9).
+
+Both tasks generate their data. A training batch is a deterministic function of ``(seed, step)``
+(its length or item count is drawn by the same generator, one per batch: every sequence of a batch
+has the same length, which keeps the NTM loop batched). Validation and test sets are fixed, drawn
+from ``data_seed`` once per evaluated length, ``eval_size`` sequences each.
+
+Copy (``task=copy``), input width ``num_bits + 1``, output width ``num_bits``; for length L::
+
+    step      0 .. L-1        L            L+1 .. 2L
+    input     random bits     delimiter    zeros
+    target    -               -            the L input vectors, in order
+
+The delimiter step has only the last channel set; the bit vectors never use that channel.
+
+Associative recall (``task=assoc_recall``), items of ``item_len`` rows of ``num_bits`` bits, input
+width ``num_bits + 2`` (channel ``num_bits`` = item delimiter, ``num_bits + 1`` = query
+delimiter), output width ``num_bits``; for n items::
+
+    [item delim] item_1  [item delim] item_2 ... [item delim] item_n
+    [query delim] copy of item_q [query delim]  blank x item_len
+                                                 └─ target: item_{q+1}
+
+with q drawn uniformly from 1..n-1. Sequence length n (item_len + 1) + 2 item_len + 2; 16 steps for
+2 items and 72 for 16 with the defaults (Graves: items of 3 × 6 bits).
+
+Metrics, on the answer steps only, with each bit a Bernoulli of probability sigmoid(logit):
+``nll`` is the negative log-likelihood in nats summed over a sequence's answer bits and averaged
+over sequences, ``bit_errors`` the bits on the wrong side of 0.5 per sequence. ``evaluate`` gives
+both per evaluated length (``nll_len<L>``, ``bit_errors_len<L>``; for associative recall L is the
+number of items) and their average over the lengths (``nll``, the primary metric, and
+``bit_errors``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from noisyexp.errors import ConfigError
+from noisyexp.models.ntm import NTM
+from noisyexp.tasks.base import DatasetInfo, StepOutput, Task, Units
+
+__all__ = [
+    "CopyConfig",
+    "AssocRecallConfig",
+    "CopyTask",
+    "AssocRecallTask",
+    "make_copy_batch",
+    "make_recall_batch",
+    "sequence_nll",
+    "sequence_bit_errors",
+    "TASKS",
+]
+
+_CONTROLLERS = ("feedforward", "lstm")
+
+
+def _check_common(cfg: Any) -> None:
+    """Validation shared by both configs (model and batch fields)."""
+    for key in ("num_bits", "batch_size", "eval_size", "steps_per_epoch", "controller_size",
+                "memory_size", "memory_width", "num_read_heads"):
+        value = getattr(cfg, key)
+        if value < 1:
+            raise ConfigError(f"task.{key} must be >= 1, got {value}")
+    if cfg.controller not in _CONTROLLERS:
+        raise ConfigError(
+            f"task.controller must be one of {', '.join(_CONTROLLERS)}, got {cfg.controller!r}"
+        )
+
+
+@dataclass
+class CopyConfig:
+    """Config of ``task=copy``.
+
+    Attributes:
+        name: task name.
+        num_bits: bits per vector (Graves: 8).
+        min_len: shortest training sequence.
+        max_len: longest training sequence (Graves: 20).
+        eval_lengths: lengths of the fixed validation/test sets (longer = generalisation).
+        eval_size: sequences per evaluated length.
+        data_seed: seed of the fixed evaluation sets.
+        batch_size: sequences per training step.
+        steps_per_epoch: training steps counted as one epoch (the data are endless).
+        controller: ``feedforward`` (the paper's noisy controller, as D-NTM) or ``lstm``.
+        controller_size: controller hidden units.
+        memory_size: memory rows N.
+        memory_width: memory row width M.
+        num_read_heads: read heads.
+    """
+
+    name: str = "copy"
+    num_bits: int = 8
+    min_len: int = 1
+    max_len: int = 20
+    eval_lengths: list[int] = field(default_factory=lambda: [10, 20, 30])
+    eval_size: int = 128
+    data_seed: int = 0
+    batch_size: int = 16
+    steps_per_epoch: int = 500
+    controller: str = "feedforward"
+    controller_size: int = 100
+    memory_size: int = 64
+    memory_width: int = 20
+    num_read_heads: int = 1
+
+    def __post_init__(self) -> None:
+        _check_common(self)
+        if not 1 <= self.min_len <= self.max_len:
+            raise ConfigError(
+                f"task.min_len and task.max_len need 1 <= min_len <= max_len, "
+                f"got {self.min_len} and {self.max_len}"
+            )
+        if not self.eval_lengths or min(self.eval_lengths) < 1:
+            raise ConfigError(f"task.eval_lengths must be lengths >= 1, got {self.eval_lengths}")
+
+
+@dataclass
+class AssocRecallConfig:
+    """Config of ``task=assoc_recall``.
+
+    Attributes:
+        name: task name.
+        num_bits: bits per item row (Graves: 6).
+        item_len: rows per item (Graves: 3).
+        min_items: fewest items in training (paper: 2).
+        max_items: most items in training (paper: 16).
+        eval_items: item counts of the fixed validation/test sets (paper Fig 9: 2 and 16).
+        eval_size: sequences per evaluated item count.
+        data_seed: seed of the fixed evaluation sets.
+        batch_size: sequences per training step.
+        steps_per_epoch: training steps counted as one epoch (the data are endless).
+        controller: ``feedforward`` (the paper's noisy controller, as D-NTM) or ``lstm``.
+        controller_size: controller hidden units.
+        memory_size: memory rows N.
+        memory_width: memory row width M.
+        num_read_heads: read heads.
+    """
+
+    name: str = "assoc_recall"
+    num_bits: int = 6
+    item_len: int = 3
+    min_items: int = 2
+    max_items: int = 16
+    eval_items: list[int] = field(default_factory=lambda: [2, 16])
+    eval_size: int = 128
+    data_seed: int = 0
+    batch_size: int = 16
+    steps_per_epoch: int = 500
+    controller: str = "feedforward"
+    controller_size: int = 100
+    memory_size: int = 128
+    memory_width: int = 20
+    num_read_heads: int = 1
+
+    def __post_init__(self) -> None:
+        _check_common(self)
+        if self.item_len < 1:
+            raise ConfigError(f"task.item_len must be >= 1, got {self.item_len}")
+        if not 2 <= self.min_items <= self.max_items:
+            raise ConfigError(
+                f"task.min_items and task.max_items need 2 <= min_items <= max_items, "
+                f"got {self.min_items} and {self.max_items}"
+            )
+        if not self.eval_items or min(self.eval_items) < 2:
+            raise ConfigError(f"task.eval_items must be item counts >= 2, got {self.eval_items}")
+
+
+def make_copy_batch(
+    batch_size: int, length: int, num_bits: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A copy batch: inputs (2L + 1, B, num_bits + 1) and targets (L, B, num_bits), floats."""
+    bits = torch.randint(2, (length, batch_size, num_bits), generator=generator).float()
+    inputs = torch.zeros(2 * length + 1, batch_size, num_bits + 1)
+    inputs[:length, :, :num_bits] = bits
+    inputs[length, :, num_bits] = 1.0  # delimiter
+    return inputs, bits
+
+
+def make_recall_batch(
+    batch_size: int, num_items: int, item_len: int, num_bits: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """An associative-recall batch (layout in the module docstring).
+
+    Returns:
+        inputs (num_items (item_len + 1) + 2 item_len + 2, B, num_bits + 2) and targets
+        (item_len, B, num_bits): the item after the queried one.
+    """
+    items = torch.randint(2, (num_items, item_len, batch_size, num_bits), generator=generator)
+    items = items.float()
+    query = torch.randint(num_items - 1, (batch_size,), generator=generator)  # 0-based q
+    batch = torch.arange(batch_size)
+    block = item_len + 1
+    seq_len = num_items * block + 2 * item_len + 2
+    inputs = torch.zeros(seq_len, batch_size, num_bits + 2)
+    for index in range(num_items):
+        inputs[index * block, :, num_bits] = 1.0  # item delimiter
+        inputs[index * block + 1 : (index + 1) * block, :, :num_bits] = items[index]
+    query_start = num_items * block
+    inputs[query_start, :, num_bits + 1] = 1.0  # query delimiter
+    inputs[query_start + 1 : query_start + 1 + item_len, :, :num_bits] = (
+        items[query, :, batch].transpose(0, 1)  # (item_len, B, num_bits)
+    )
+    inputs[query_start + 1 + item_len, :, num_bits + 1] = 1.0
+    targets = items[query + 1, :, batch].transpose(0, 1)  # (item_len, B, num_bits)
+    return inputs, targets
+
+
+def sequence_nll(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Per-sequence Bernoulli NLL in nats: (K, B, bits) logits and targets -> (B,)."""
+    nll = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+    return nll.sum(dim=(0, 2))
+
+
+def sequence_bit_errors(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Wrong bits per sequence (a bit is predicted 1 when its logit > 0): -> (B,) float."""
+    return ((logits > 0).float() != targets).float().sum(dim=(0, 2))
+
+
+def _derived_seed(*parts: int) -> int:
+    """A well-mixed 63-bit seed from integers, so (seed, step) streams never overlap."""
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
+
+
+def _generator(*parts: int) -> torch.Generator:
+    generator = torch.Generator()
+    generator.manual_seed(_derived_seed(*parts))
+    return generator
+
+
+class _NTMTask(Task):
+    """Shared machinery: endless training batches, fixed eval sets, NLL and bit-error metrics."""
+
+    primary_metric = "nll"
+    higher_is_better = False
+    #: (input width, output width) of the task's sequences, set by subclasses
+    input_size: int
+    output_size: int
+
+    def __init__(
+        self, cfg: Any, *, data_dir: Path, seed: int, device: torch.device, download: bool = True
+    ) -> None:
+        super().__init__(cfg, data_dir=data_dir, seed=seed, device=device, download=download)
+        self.eval_sets: dict[str, dict[int, tuple[torch.Tensor, torch.Tensor]]] = {}
+        for stream, split in ((1, "valid"), (2, "test")):
+            self.eval_sets[split] = {
+                length: tuple(
+                    tensor.to(device)
+                    for tensor in self.make_batch(
+                        cfg.eval_size, length, _generator(cfg.data_seed, stream, length)
+                    )
+                )
+                for length in self._eval_lengths()
+            }
+
+    # --- what a subclass defines -----------------------------------------------------------
+    def make_batch(
+        self, batch_size: int, length: int, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Inputs (T, B, input_size) and targets (K, B, output_size) for the last K steps."""
+        raise NotImplementedError
+
+    def _eval_lengths(self) -> list[int]:
+        raise NotImplementedError
+
+    def _train_length_range(self) -> tuple[int, int]:
+        raise NotImplementedError
+
+    # --- the Task contract -----------------------------------------------------------------
+    def dataset_info(self) -> DatasetInfo:
+        digest = hashlib.sha256(repr(sorted(vars(self.cfg).items())).encode())
+        for split in ("valid", "test"):
+            for length, (inputs, targets) in sorted(self.eval_sets[split].items()):
+                digest.update(f"{split}:{length}".encode())
+                digest.update(inputs.cpu().numpy().tobytes())
+                digest.update(targets.cpu().numpy().tobytes())
+        low, high = self._train_length_range()
+        return DatasetInfo(
+            name=self.cfg.name,
+            checksum=f"generated:{digest.hexdigest()[:16]}",
+            sizes={split: self.cfg.eval_size * len(sets) for split, sets in self.eval_sets.items()},
+            extra={"train_lengths": [low, high], "eval_lengths": self._eval_lengths(),
+                   "data_seed": self.cfg.data_seed},
+        )
+
+    def build_model(self, units: Units) -> nn.Module:
+        cfg = self.cfg
+        return NTM(
+            self.input_size, self.output_size,
+            gate_unit=units.gate, cell_unit=units.cell, controller=cfg.controller,
+            controller_size=cfg.controller_size, memory_size=cfg.memory_size,
+            memory_width=cfg.memory_width, num_read_heads=cfg.num_read_heads,
+        )
+
+    def steps_per_epoch(self) -> int:
+        return self.cfg.steps_per_epoch
+
+    def train_batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The training batch of ``step``: a function of (seed, step) alone."""
+        generator = _generator(self.seed, step)
+        low, high = self._train_length_range()
+        length = int(torch.randint(low, high + 1, (1,), generator=generator))
+        inputs, targets = self.make_batch(self.cfg.batch_size, length, generator)
+        return inputs.to(self.device), targets.to(self.device)
+
+    def train_step(self, model: nn.Module, step: int) -> StepOutput:
+        model.train()
+        inputs, targets = self.train_batch(step)
+        logits = model(inputs)[-targets.shape[0] :]  # (K, B, bits): the answer steps
+        nll = sequence_nll(logits, targets)
+        bit_errors = sequence_bit_errors(logits.detach(), targets)
+        return StepOutput(
+            loss=nll.mean(),
+            metrics={"bit_errors": bit_errors.mean().item()},
+            num_items=int(targets.shape[1]),
+        )
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module, split: str) -> dict[str, float]:
+        if split not in self.eval_sets:
+            raise ValueError(f"split must be 'valid' or 'test', got {split!r}")
+        was_training = model.training
+        model.eval()
+        metrics: dict[str, float] = {}
+        for length, (inputs, targets) in self.eval_sets[split].items():
+            logits = model(inputs)[-targets.shape[0] :]
+            metrics[f"nll_len{length}"] = sequence_nll(logits, targets).mean().item()
+            metrics[f"bit_errors_len{length}"] = sequence_bit_errors(logits, targets).mean().item()
+        model.train(was_training)
+        lengths = list(self.eval_sets[split])
+        metrics["nll"] = sum(metrics[f"nll_len{n}"] for n in lengths) / len(lengths)
+        metrics["bit_errors"] = sum(metrics[f"bit_errors_len{n}"] for n in lengths) / len(lengths)
+        return metrics
+
+
+class CopyTask(_NTMTask):
+    """Copy a sequence of random bit vectors after a delimiter (Graves §4.1)."""
+
+    def __init__(
+        self, cfg: CopyConfig, *, data_dir: Path, seed: int, device: torch.device,
+        download: bool = True,
+    ) -> None:
+        self.input_size = cfg.num_bits + 1
+        self.output_size = cfg.num_bits
+        super().__init__(cfg, data_dir=data_dir, seed=seed, device=device, download=download)
+
+    def make_batch(
+        self, batch_size: int, length: int, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return make_copy_batch(batch_size, length, self.cfg.num_bits, generator)
+
+    def _eval_lengths(self) -> list[int]:
+        return list(self.cfg.eval_lengths)
+
+    def _train_length_range(self) -> tuple[int, int]:
+        return self.cfg.min_len, self.cfg.max_len
+
+
+class AssocRecallTask(_NTMTask):
+    """Return the item that followed a queried item (Graves §4.3); lengths count items."""
+
+    def __init__(
+        self, cfg: AssocRecallConfig, *, data_dir: Path, seed: int, device: torch.device,
+        download: bool = True,
+    ) -> None:
+        self.input_size = cfg.num_bits + 2
+        self.output_size = cfg.num_bits
+        super().__init__(cfg, data_dir=data_dir, seed=seed, device=device, download=download)
+
+    def make_batch(
+        self, batch_size: int, length: int, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return make_recall_batch(
+            batch_size, length, self.cfg.item_len, self.cfg.num_bits, generator
+        )
+
+    def _eval_lengths(self) -> list[int]:
+        return list(self.cfg.eval_items)
+
+    def _train_length_range(self) -> tuple[int, int]:
+        return self.cfg.min_items, self.cfg.max_items
+
+
+TASKS = {
+    "copy": (CopyConfig, CopyTask),
+    "assoc_recall": (AssocRecallConfig, AssocRecallTask),
+}

@@ -1,0 +1,459 @@
+"""The trainer: one seeded, resumable training run of a task, from a validated config.
+
+``train(cfg, run_dir, ...)`` is the whole job and is called in-process by the CLI and by tests.
+It owns the optimizer, clipping, the learning-rate and noise schedules, the noise generator,
+evaluation, checkpoints, logs and the run summary. Tasks own data, models and metrics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from noisyexp import activations, schedules
+from noisyexp.checkpoint import load_checkpoint, save_checkpoint
+from noisyexp.config import NoiseConfig, OptimConfig, RunConfig
+from noisyexp.errors import CheckpointError, ConfigError, TrainingError
+from noisyexp.rng import capture_rng_state, restore_rng_state, seed_everything
+from noisyexp.run_log import JsonlLogger, TensorBoardLogger
+from noisyexp.summary import SUMMARY_SCHEMA, environment, write_json_atomic
+from noisyexp.tasks import get_task
+from noisyexp.tasks.base import Task
+from noisyexp.units import build_units
+
+__all__ = ["RunInfo", "RunResult", "noise_scale", "resolve_device", "train"]
+
+log = logging.getLogger(__name__)
+
+#: keys that may change when a run is resumed; any other change is refused
+RESUMABLE_KEYS = ("trainer", "paths", "resume", "debug", "profile")
+_NOISE_SEED_OFFSET = 7_919  # keeps the noise stream distinct from the init stream
+
+
+@dataclass
+class RunInfo:
+    """What the CLI knows about a run beyond its config (Hydra's choices and overrides)."""
+
+    experiment: str | None = None
+    overrides: list[str] = field(default_factory=list)
+    choices: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    """The outcome of :func:`train`."""
+
+    run_dir: Path
+    status: str
+    summary: dict[str, Any]
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when available.
+
+    Raises:
+        ConfigError: ``cuda`` was asked for on a machine without it.
+    """
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("trainer.device=cuda but no CUDA device is available; use auto or cpu")
+    return torch.device(name)
+
+
+def noise_scale(noise: NoiseConfig, step: int) -> float | None:
+    """The scheduled c at ``step``, or ``None`` for ``constant`` (units keep their own c)."""
+    if noise.name == "constant":
+        return None
+    if noise.name == "anneal":
+        return schedules.anneal_c(step, c0=noise.c0, c_min=noise.c_min, every=noise.every)
+    if noise.name == "linear":
+        return schedules.linear_c(
+            step, c0=noise.c0, c_min=noise.c_min, total_steps=noise.decay_steps
+        )
+    return schedules.exponential_c(
+        step, c0=noise.c0, decay=noise.rate, every=noise.every, c_min=noise.c_min
+    )
+
+
+def _learning_rate(optim: OptimConfig, epoch: int) -> float:
+    return optim.lr * optim.lr_decay ** max(0, epoch + 1 - optim.lr_decay_start_epoch)
+
+
+def _make_optimizer(optim: OptimConfig, model: nn.Module) -> torch.optim.Optimizer:
+    params = list(model.parameters())
+    if optim.name == "sgd":
+        return torch.optim.SGD(
+            params, lr=optim.lr, momentum=optim.momentum, weight_decay=optim.weight_decay
+        )
+    if optim.name == "adam":
+        return torch.optim.Adam(
+            params,
+            lr=optim.lr,
+            betas=tuple(optim.betas),
+            eps=optim.eps,
+            weight_decay=optim.weight_decay,
+        )
+    return torch.optim.RMSprop(
+        params,
+        lr=optim.lr,
+        alpha=optim.rms_alpha,
+        eps=optim.eps,
+        momentum=optim.momentum,
+        weight_decay=optim.weight_decay,
+    )
+
+
+def _set_deterministic(enabled: bool) -> None:
+    if enabled:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(enabled, warn_only=True)
+    torch.backends.cudnn.benchmark = not enabled
+
+
+class _StopRequest:
+    """Turns SIGINT/SIGTERM into a request that the loop honours between two steps.
+
+    Stopping only at a step boundary means the checkpoint saved on the way out is consistent,
+    so the resumed run is bit-identical. A second signal stops at once.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        log.warning("stopping after this step (signal %d); send it again to stop at once", signum)
+
+    @contextmanager
+    def installed(self) -> Iterator[_StopRequest]:
+        try:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        except ValueError:  # not the main thread (e.g. a launcher's worker): leave signals alone
+            pass
+        try:
+            yield self
+        finally:
+            for signum, handler in self._previous.items():
+                signal.signal(signum, handler)
+
+
+def _structural_changes(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """Dotted keys whose values differ between two configs, ignoring resumable keys."""
+    changes = []
+
+    def walk(a: Any, b: Any, prefix: str) -> None:
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(set(a) | set(b)):
+                walk(a.get(key), b.get(key), f"{prefix}{key}.")
+        elif a != b:
+            changes.append(prefix.rstrip("."))
+
+    for key in sorted(set(saved) | set(current)):
+        if key not in RESUMABLE_KEYS:
+            walk(saved.get(key), current.get(key), f"{key}.")
+    return changes
+
+
+class _Run:
+    """State of one training run; methods are the steps of the loop."""
+
+    def __init__(self, cfg: RunConfig, run_dir: Path, info: RunInfo) -> None:
+        self.cfg = cfg
+        self.run_dir = Path(run_dir)
+        self.info = info
+        self.config_data = dataclasses.asdict(cfg)
+        self.device = resolve_device(cfg.trainer.device)
+        _set_deterministic(cfg.trainer.deterministic)
+        units = build_units(cfg.act)  # validates the act before any data is read
+        _, task_class = get_task(cfg.task.name)
+        self.task: Task = task_class(
+            cfg.task,
+            data_dir=Path(cfg.paths.data_dir),
+            seed=cfg.seed,
+            device=self.device,
+            download=cfg.paths.download,
+        )
+        seed_everything(cfg.seed)
+        self.model = self.task.build_model(units).to(self.device)
+        self.noise_generator = torch.Generator(device=self.device)
+        self.noise_generator.manual_seed(cfg.seed + _NOISE_SEED_OFFSET)
+        activations.set_noise_generator(self.model, self.noise_generator)
+        activations.track_saturation(self.model, cfg.trainer.track_saturation)
+        self.optimizer = _make_optimizer(cfg.optim, self.model)
+        self.steps_per_epoch = self.task.steps_per_epoch()
+        trainer = cfg.trainer
+        if trainer.max_epochs is not None:
+            self.max_steps = trainer.max_epochs * self.steps_per_epoch
+        else:
+            self.max_steps = trainer.max_steps
+        self.step = 0
+        self.best: dict[str, Any] = {}
+        self.last_eval: dict[str, float] = {}
+        self.train_loss_sum = 0.0
+        self.train_loss_count = 0
+        self.elapsed_before = 0.0
+        self.ckpt_dir = self.run_dir / "checkpoints"
+
+    # ---- checkpoints -------------------------------------------------------------------
+    def checkpoint_payload(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "task": self.task.state_dict(),
+            "step": self.step,
+            "best": self.best,
+            "last_eval": self.last_eval,
+            "train_loss": [self.train_loss_sum, self.train_loss_count],
+            "elapsed_s": self.elapsed_before + (time.monotonic() - self.started),
+            "rng": capture_rng_state(self.noise_generator),
+            "config": self.config_data,
+        }
+
+    def save(self, name: str) -> None:
+        save_checkpoint(self.ckpt_dir / name, self.checkpoint_payload())
+
+    def restore(self) -> None:
+        payload = load_checkpoint(self.ckpt_dir / "last.pt")
+        changes = _structural_changes(payload["config"], self.config_data)
+        if changes:
+            raise CheckpointError(
+                f"cannot resume {self.run_dir}: changed {', '.join(changes)} "
+                "(only trainer.*, paths.* may change on resume)"
+            )
+        try:
+            self.model.load_state_dict(payload["model"])
+            self.optimizer.load_state_dict(payload["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as err:
+            first = str(err).strip().splitlines()[0]
+            raise CheckpointError(f"checkpoint does not fit the model: {first}") from None
+        self.task.load_state_dict(payload["task"])
+        self.step = int(payload["step"])
+        self.best = dict(payload["best"])
+        self.last_eval = dict(payload["last_eval"])
+        self.train_loss_sum, self.train_loss_count = payload["train_loss"]
+        self.elapsed_before = float(payload["elapsed_s"])
+        restore_rng_state(payload["rng"], self.noise_generator)
+
+    # ---- the loop ----------------------------------------------------------------------
+    def epoch(self, step: int) -> int:
+        return step // self.steps_per_epoch
+
+    def apply_schedules(self, step: int) -> tuple[float, float | None]:
+        lr = _learning_rate(self.cfg.optim, self.epoch(step))
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        c = noise_scale(self.cfg.noise, step)
+        if c is not None:
+            schedules.set_noise_scale(self.model, c)
+        return lr, c
+
+    def train_step(self, step: int) -> float:
+        self.model.train()
+        output = self.task.train_step(self.model, step)
+        loss = output.loss
+        value = loss.item()
+        if not math.isfinite(value):
+            raise TrainingError(f"loss became {value} at step {step}")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.optim.clip_norm is not None:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.optim.clip_norm)
+        self.optimizer.step()
+        self.train_loss_sum += value
+        self.train_loss_count += 1
+        return value
+
+    def current_noise(self, scheduled: float | None) -> float | None:
+        if scheduled is not None:
+            return scheduled
+        scales = [float(module.c) for module in activations.noisy_modules(self.model)]
+        return sum(scales) / len(scales) if scales else None
+
+    def evaluate(self, splits: tuple[str, ...]) -> dict[str, float]:
+        """Metrics with the noise replaced by its expectation (eval mode, no dropout)."""
+        self.model.eval()
+        metrics: dict[str, float] = {}
+        for split in splits:
+            for key, value in self.task.evaluate(self.model, split).items():
+                metrics[f"{split}/{key}"] = float(value)
+        return metrics
+
+    def is_better(self, metrics: dict[str, float]) -> bool:
+        key = f"valid/{self.task.primary_metric}"
+        if key not in metrics or not math.isfinite(metrics[key]):
+            return False
+        if key not in self.best:
+            return True
+        if self.task.higher_is_better:
+            return metrics[key] > self.best[key]
+        return metrics[key] < self.best[key]
+
+
+def _progress_enabled(setting: bool | None) -> bool | None:
+    # tqdm's disable=None turns the bar off when stderr is not a terminal
+    return None if setting is None else not setting
+
+
+def _loop(run: _Run, loggers: list[Any], bar: tqdm, stop: _StopRequest) -> None:
+    cfg = run.cfg.trainer
+    eval_every = cfg.eval_every or run.steps_per_epoch
+    ckpt_every = cfg.ckpt_every or eval_every
+    while run.step < run.max_steps:
+        if stop.requested:
+            raise KeyboardInterrupt
+        step = run.step
+        lr, scheduled_c = run.apply_schedules(step)
+        loss = run.train_step(step)
+        run.step = step + 1
+        bar.update(1)
+        if run.step % cfg.log_every == 0:
+            values: dict[str, Any] = {"train/loss": loss, "train/lr": lr}
+            c = run.current_noise(scheduled_c)
+            if c is not None:
+                values["noise/c"] = c
+            if cfg.track_saturation:
+                values.update(
+                    {
+                        f"saturation/{k}": v
+                        for k, v in activations.saturation_stats(run.model).items()
+                    }
+                )
+            loggers[1].log_dict(run.step, values)
+            bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+        if run.step % eval_every == 0 or run.step == run.max_steps:
+            metrics = run.evaluate(run.task.eval_splits)
+            train_loss = run.train_loss_sum / max(1, run.train_loss_count)
+            run.train_loss_sum, run.train_loss_count = 0.0, 0
+            row = {
+                "epoch": run.step / run.steps_per_epoch,
+                "time_s": run.elapsed_before + time.monotonic() - run.started,
+                "lr": lr,
+                "train/loss": train_loss,
+                **metrics,
+            }
+            c = run.current_noise(scheduled_c)
+            if c is not None:
+                row["noise/c"] = c
+            loggers[0].log_dict(run.step, row)
+            loggers[1].log_dict(run.step, metrics)
+            run.task.on_evaluate(metrics, run.step)
+            run.last_eval = metrics
+            shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+            log.info("step %d/%d: train/loss %.4g, %s", run.step, run.max_steps, train_loss, shown)
+            if run.is_better(metrics):
+                run.best = {**metrics, "step": run.step}
+                run.save("best.pt")
+        if run.step % ckpt_every == 0 or run.step == run.max_steps:
+            run.save("last.pt")
+
+
+def _summary(run: _Run, status: str, error: str | None, test: dict[str, float]) -> dict[str, Any]:
+    cfg = run.cfg
+    dataset = dataclasses.asdict(run.task.dataset_info())
+    return {
+        "schema": SUMMARY_SCHEMA,
+        "status": status,
+        "error": error,
+        "task": cfg.task.name,
+        "act": cfg.act.name,
+        "noise": cfg.noise.name,
+        "optim": cfg.optim.name,
+        "experiment": run.info.experiment,
+        "profile": cfg.profile,
+        "seed": cfg.seed,
+        "overrides": run.info.overrides,
+        "config": run.config_data,
+        **environment(),
+        "dataset": dataset,
+        "device": str(run.device),
+        "steps": run.step,
+        "max_steps": run.max_steps,
+        "epochs": run.step / run.steps_per_epoch,
+        "wall_time_s": round(run.elapsed_before + time.monotonic() - run.started, 3),
+        "started_at": run.started_at,
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "final": run.last_eval,
+        "best": run.best,
+        "test": test,
+    }
+
+
+def train(cfg: RunConfig, run_dir: Path, info: RunInfo | None = None) -> RunResult:
+    """Train ``cfg``'s task in ``run_dir`` (continuing from its last checkpoint if resuming).
+
+    Writes ``metrics.jsonl``, TensorBoard events, ``checkpoints/{last,best}.pt`` and, once the
+    numbers are final, ``summary.json``.
+
+    Raises:
+        NoisyExpError: bad config, data or checkpoint; or the loss became NaN (the summary then
+            says ``failed`` and the last good checkpoint is kept).
+        KeyboardInterrupt: the run was interrupted (Ctrl-C, SIGTERM) after saving its state.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    summary_path = run_dir / "summary.json"
+    run = _Run(cfg, run_dir, info or RunInfo())
+    resuming = cfg.resume is not None
+    if resuming:
+        run.restore()
+    elif (run.ckpt_dir / "last.pt").exists():
+        raise CheckpointError(f"{run_dir} already holds a run; resume it with resume={run_dir}")
+    if summary_path.exists():
+        summary_path.unlink()  # a resumed run is not finished until it says so again
+    run.started = time.monotonic()
+    run.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    loggers: list[Any] = [
+        JsonlLogger(run_dir / "metrics.jsonl", resume_step=run.step if resuming else None),
+        TensorBoardLogger(run_dir, purge_step=run.step if resuming else None),
+    ]
+    status, error, test = "failed", None, {}
+    bar = tqdm(
+        total=run.max_steps,
+        initial=run.step,
+        desc=f"{cfg.task.name}/{cfg.act.name}",
+        disable=_progress_enabled(cfg.trainer.progress),
+        dynamic_ncols=True,
+    )
+    stop = _StopRequest()
+    try:
+        with stop.installed(), logging_redirect_tqdm():
+            _loop(run, loggers, bar, stop)
+            if cfg.trainer.eval_test:
+                test = run.evaluate(("test",))
+                log.info("test: %s", ", ".join(f"{k} {v:.4g}" for k, v in test.items()))
+        status = "completed"
+    except KeyboardInterrupt:
+        status, error = "interrupted", f"interrupted at step {run.step}; resume={run_dir}"
+        if stop.requested:  # stopped between two steps: the state is consistent
+            run.save("last.pt")
+        raise
+    except Exception as err:  # NaN loss, or a bug: either way the run did not finish
+        error = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise
+    finally:
+        bar.close()
+        for logger in loggers:
+            logger.close()
+        summary = _summary(run, status, error, test)
+        write_json_atomic(summary_path, summary)
+    return RunResult(run_dir=run_dir, status=status, summary=summary)

@@ -1,0 +1,142 @@
+"""The ``noisyexp`` command in-process: Hydra conventions, one-line errors, resume, sweeps."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from noisyexp.cli import main
+
+TINY = ["trainer.max_steps=4", "trainer.eval_every=2", "trainer.progress=false"]
+
+
+@pytest.fixture
+def results(tmp_path: Path) -> Path:
+    return tmp_path / "results"
+
+
+def _train(results: Path, *args: str) -> int:
+    return main(["train", f"paths.results_dir={results}", *TINY, *args])
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("noisyexp: error: ")
+    return err[0]
+
+
+def _summaries(results: Path) -> list[Path]:
+    return sorted(results.rglob("summary.json"))
+
+
+def test_help_lists_the_subcommands(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "train" in out and "tables" in out
+
+
+def test_no_arguments_prints_usage_and_fails(capsys):
+    assert main([]) == 2
+    assert "usage" in capsys.readouterr().out
+
+
+def test_unknown_command_is_one_line(capsys):
+    assert main(["trian"]) == 2
+    assert "trian" in _one_error_line(capsys)
+
+
+def test_train_with_defaults_writes_a_completed_run(results):
+    assert _train(results) == 0
+    (summary_path,) = _summaries(results)
+    summary = json.loads(summary_path.read_text())
+    assert summary["status"] == "completed"
+    assert summary_path.parent.parent.name == "tanh"
+    assert summary_path.parent.parent.parent.name == "gaussians"
+    assert (summary_path.parent / ".hydra" / "config.yaml").is_file()
+
+
+def test_cfg_job_prints_the_config_without_training(results, capsys):
+    assert _train(results, "--cfg", "job") == 0
+    out = capsys.readouterr().out
+    assert "task:" in out and "act:" in out
+    assert not _summaries(results)
+
+
+@pytest.mark.parametrize(
+    "override,needle",
+    [
+        ("task=nosuchtask", "nosuchtask"),
+        ("act=noisy_tahn", "noisy_tahn"),
+        ("trainer.max_stepz=3", "max_stepz"),
+        ("trainer.max_steps=many", "many"),
+        ("act.c=-1", "act.c"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_no_summary(results, capsys, override, needle):
+    assert _train(results, "act=noisy_tanh", override) == 2
+    assert needle in _one_error_line(capsys)
+    assert not _summaries(results)
+
+
+def test_missing_data_says_where_to_put_it(results, tmp_path, capsys):
+    code = _train(results, "task=mnist", f"paths.data_dir={tmp_path / 'nodata'}", "paths.download=false")
+    assert code == 2
+    line = _one_error_line(capsys)
+    assert "nodata" in line and "mnist" in line
+    assert not _summaries(results)
+
+
+def test_unwritable_results_folder_is_one_line(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert _train(blocker / "results") == 2
+    _one_error_line(capsys)
+
+
+def test_resume_of_a_folder_that_is_not_a_run_fails_cleanly(tmp_path, capsys):
+    assert main(["train", f"resume={tmp_path}"]) == 2
+    assert "not a run directory" in _one_error_line(capsys)
+
+
+def test_resume_with_a_corrupt_checkpoint_fails_cleanly(results, capsys):
+    assert _train(results) == 0
+    run_dir = _summaries(results)[0].parent
+    (run_dir / "checkpoints" / "last.pt").write_bytes(b"this is not a checkpoint")
+    capsys.readouterr()
+    assert main(["train", f"resume={run_dir}", "trainer.max_steps=6"]) == 2
+    assert "last.pt" in _one_error_line(capsys)
+
+
+def test_resume_extends_a_run_in_place(results):
+    assert _train(results, "act=noisy_tanh") == 0
+    (summary_path,) = _summaries(results)
+    run_dir = summary_path.parent
+    assert main(["train", f"resume={run_dir}", "trainer.max_steps=8"]) == 0
+    assert _summaries(results) == [summary_path]  # same directory, no new run
+    summary = json.loads(summary_path.read_text())
+    assert summary["status"] == "completed" and summary["steps"] == 8
+    assert summary["act"] == "noisy_tanh"  # the saved overrides were kept
+
+
+def test_multirun_with_the_joblib_launcher_gives_each_job_its_own_directory(results):
+    code = main(
+        [
+            "train",
+            "-m",
+            f"paths.results_dir={results}",
+            *TINY,
+            "hydra/launcher=joblib",
+            "hydra.launcher.n_jobs=2",
+            "act.c=0.1,0.5",
+            "act=noisy_tanh",
+        ]
+    )
+    assert code == 0
+    summaries = [json.loads(p.read_text()) for p in _summaries(results)]
+    assert len(summaries) == 2
+    assert len({p.parent for p in _summaries(results)}) == 2
+    assert sorted(s["config"]["act"]["c"] for s in summaries) == [0.1, 0.5]
+    assert all("act.c=0.1" in s["overrides"] or "act.c=0.5" in s["overrides"] for s in summaries)

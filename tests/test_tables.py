@@ -1,0 +1,326 @@
+"""Tables from fabricated summaries: grouping, aggregation, skipped and missing rows, formats."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from noisyexp import tables
+from noisyexp.paper import digitized_curves, paper_tables, reference
+
+
+def _write_run(
+    root: Path,
+    name: str,
+    *,
+    experiment: str | None = "ptb_small_nan",
+    task: str = "ptb",
+    seed: int = 1,
+    status: str = "completed",
+    overrides: tuple[str, ...] = (),
+    final: dict[str, float] | None = None,
+    test: dict[str, float] | None = None,
+    metrics: list[dict[str, Any]] | None = None,
+    profile: str | None = "cpu",
+    **extra: Any,
+) -> Path:
+    """A run directory as the trainer writes it (summary.json and metrics.jsonl)."""
+    run_dir = root / name
+    run_dir.mkdir(parents=True)
+    summary = {
+        "schema": 1,
+        "status": status,
+        "error": None if status == "completed" else "NaN loss",
+        "task": task,
+        "act": "noisy_tanh",
+        "noise": "constant",
+        "optim": "sgd",
+        "experiment": experiment,
+        "profile": profile,
+        "seed": seed,
+        "overrides": [f"experiment={experiment}", *overrides, f"seed={seed}"],
+        "config": {"trainer": {"max_steps": None, "max_epochs": 2}, "seed": seed},
+        "code_version": "git:1a2b3c4",
+        "dataset": {"name": task, "checksum": "md5:feed"},
+        "device": "cpu",
+        "steps": 200,
+        "epochs": 2.0,
+        "wall_time_s": 30.0,
+        "final": final if final is not None else {},
+        "test": test if test is not None else {},
+        **extra,
+    }
+    (run_dir / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    lines = [json.dumps(row) for row in (metrics or [])]
+    (run_dir / "metrics.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return run_dir
+
+
+def _ptb_seeds(root: Path) -> None:
+    """Three seeds of ptb_small_nan with hand-chosen numbers: valid 1, 2, 4 (+110)."""
+    for seed, valid, test in ((1, 111.0, 107.0), (2, 112.0, 108.0), (3, 114.0, 109.0)):
+        _write_run(
+            root, f"nan_s{seed}", seed=seed, final={"valid/ppl": valid}, test={"test/ppl": test}
+        )
+
+
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+
+
+def test_all_names_exist_and_are_unique() -> None:
+    assert len(tables.__all__) == len(set(tables.__all__))
+    for name in tables.__all__:
+        assert hasattr(tables, name), name
+
+
+def test_reference_numbers_match_the_paper_digest() -> None:
+    by_id = {table["id"]: table for table in paper_tables()}
+    ptb = {row["experiment"]: row["paper"] for row in by_id["table2_ptb"]["rows"]}
+    assert ptb["ptb_small_nan"] == {"valid/ppl": 111.7, "test/ppl": 108.0}
+    assert ptb["ptb_small_nah"] == {"valid/ppl": 112.6, "test/ppl": 108.7}
+    assert ptb["ptb_small_reference"] == {"valid/ppl": 119.4, "test/ppl": 115.6}
+    unique = {r["experiment"]: r["paper"]["test/error"] for r in by_id["table5_unique"]["rows"]}
+    assert unique == {
+        "unique_reference": 33.28,
+        "unique_nan": 31.12,
+        "unique_curriculum": 14.83,
+        "unique_nan_annealed": 9.53,
+        "unique_nanil_annealed": 20.94,
+    }
+    lte = {row["experiment"]: row["paper"]["test/accuracy"] for row in by_id["table1_lte"]["rows"]}
+    assert lte == {"lte_reference": 46.45, "lte_nah": 48.09}
+    assert reference()["schema"] == 1
+
+
+def test_figure_derived_reference_values_agree_with_the_digitised_curves() -> None:
+    curves = digitized_curves()
+    by_id = {table["id"]: table for table in paper_tables()}
+    for row in by_id["mnist"]["rows"]:
+        _, ys = curves["mnist"][row["paper_series"]]
+        assert row["paper"]["train/nll"] == pytest.approx(ys[-1], abs=1e-5)
+    for row in by_id["char_gru"]["rows"]:  # the plot's y is log10 BPC
+        _, ys = curves["gru_bpc"][row["paper_series"]]
+        assert row["paper"]["train/bpc"] == pytest.approx(10.0 ** ys[-1], abs=1e-3)
+    xs, ys = curves["ntm"]["Noisy NTM Controller"]  # x in thousands of updates
+    first_solved = next(x for x, y in zip(xs, ys, strict=True) if y < 0.05)
+    noisy = next(r for r in by_id["ntm_recall"]["rows"] if r["experiment"].endswith("annealed"))
+    assert noisy["paper"]["valid/nll_solved_step"] == first_solved * 1000
+
+
+def test_collect_runs_keeps_completed_and_lists_the_others_with_reasons(tmp_path: Path) -> None:
+    _write_run(tmp_path, "ok", final={"valid/ppl": 111.0})
+    _write_run(tmp_path, "failed", status="failed")
+    _write_run(tmp_path, "interrupted", status="interrupted")
+    (tmp_path / "torn").mkdir()
+    (tmp_path / "torn" / "summary.json").write_text('{"status": "compl', encoding="utf-8")
+    (tmp_path / "nokeys").mkdir()
+    (tmp_path / "nokeys" / "summary.json").write_text('{"status": "completed"}', encoding="utf-8")
+    runs, skipped = tables.collect_runs(tmp_path)
+    assert [run.path.name for run in runs] == ["ok"]
+    reasons = {item.path.parent.name: item.reason for item in skipped}
+    assert reasons["failed"] == "status failed: NaN loss"
+    assert reasons["interrupted"].startswith("status interrupted")
+    assert "unreadable" in reasons["torn"]
+    assert "task" in reasons["nokeys"] and "seed" in reasons["nokeys"]
+
+
+def test_override_key_drops_seed_experiment_profile_and_hydra_keys() -> None:
+    key = tables.override_key(
+        [
+            "experiment=ptb_small_nan",
+            "act.c=0.1",
+            "seed=3",
+            "hydra.launcher.n_jobs=2",
+            "+profile=cpu",
+            "paths.results_dir=/x",
+            "++optim.lr=2",
+        ]
+    )
+    assert key == ("act.c=0.1", "optim.lr=2")
+
+
+def test_seeds_are_aggregated_with_mean_and_sample_std(tmp_path: Path) -> None:
+    _ptb_seeds(tmp_path)
+    tables.main(tmp_path, tmp_path / "out", echo=None)
+    rows = _csv_rows(tmp_path / "out" / "table2_ptb.csv")
+    nan = next(r for r in rows if r["row"] == "ptb_small_nan" and r["status"] == "paper")
+    # valid 111, 112, 114: mean 112.333..., sample variance ((4/3)^2 + (1/3)^2 + (5/3)^2) / 2
+    assert float(nan["valid/ppl:mean"]) == pytest.approx(337.0 / 3.0, abs=1e-9)
+    assert float(nan["valid/ppl:std"]) == pytest.approx(math.sqrt(7.0 / 3.0), abs=1e-9)
+    assert nan["n"] == "3" and nan["seeds"] == "1,2,3"
+    assert float(nan["valid/ppl:paper"]) == 111.7
+    assert float(nan["valid/ppl:diff"]) == pytest.approx(337.0 / 3.0 - 111.7, abs=1e-9)
+    assert float(nan["test/ppl:mean"]) == pytest.approx(108.0, abs=1e-9)
+
+
+def test_a_sweep_gives_one_row_per_override_value(tmp_path: Path) -> None:
+    for c in ("0.1", "1"):
+        for seed in (1, 2):
+            _write_run(
+                tmp_path,
+                f"c{c}_s{seed}",
+                seed=seed,
+                overrides=(f"act.c={c}",),
+                final={"valid/ppl": 100.0 + float(c) * 10 + seed},
+            )
+    tables.main(tmp_path, tmp_path / "out", echo=None)
+    rows = _csv_rows(tmp_path / "out" / "table2_ptb.csv")
+    swept = {r["overrides"]: r for r in rows if r["overrides"]}
+    assert sorted(swept) == ["act.c=0.1", "act.c=1"]
+    assert float(swept["act.c=1"]["valid/ppl:mean"]) == pytest.approx(111.5, abs=1e-9)
+    assert swept["act.c=1"]["n"] == "2"
+    assert swept["act.c=1"]["valid/ppl:paper"] == ""  # a sweep row is not the paper's setting
+    sweeps = (tmp_path / "out" / "sweeps.md").read_text(encoding="utf-8")
+    assert "act.c=0.1" in sweeps and "act.c=1" in sweeps
+
+
+def test_paper_rows_without_runs_are_shown_missing(tmp_path: Path) -> None:
+    _ptb_seeds(tmp_path)
+    tables.main(tmp_path, tmp_path / "out", echo=None)
+    markdown = (tmp_path / "out" / "table2_ptb.md").read_text(encoding="utf-8")
+    assert "| ptb_small_reference | LSTM (Reference) | – | – | 0 | missing | 119.4 |" in markdown
+    lte = _csv_rows(tmp_path / "out" / "table1_lte.csv")
+    assert [(r["row"], r["status"]) for r in lte] == [
+        ("lte_reference", "missing"),
+        ("lte_nah", "missing"),
+    ]
+
+
+def test_extra_presets_appear_with_a_dash_for_the_paper(tmp_path: Path) -> None:
+    _write_run(tmp_path, "hard", experiment="ptb_small_hard_tanh", final={"valid/ppl": 125.0})
+    _write_run(
+        tmp_path, "copy", experiment="ntm_copy_reference", task="copy", final={"valid/nll": 3.5}
+    )
+    tables.main(tmp_path, tmp_path / "out", echo=None)
+    markdown = (tmp_path / "out" / "table2_ptb.md").read_text(encoding="utf-8")
+    assert "| ptb_small_hard_tanh | – | – | cpu | 1 | 125.0 ± – | – | – |" in markdown
+    ntm = _csv_rows(tmp_path / "out" / "ntm_recall.csv")
+    assert ("ntm_copy_reference", "extra") in [(r["row"], r["status"]) for r in ntm]
+
+
+def test_skipped_runs_are_listed_in_skipped_md_and_under_their_table(tmp_path: Path) -> None:
+    _write_run(tmp_path, "failed", experiment="unique_nan", task="unique_count", status="failed")
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "summary.json").write_bytes(b"\xff\xfe not json")
+    lines: list[str] = []
+    tables.main(tmp_path, tmp_path / "out", echo=lines.append)
+    skipped = (tmp_path / "out" / "skipped.md").read_text(encoding="utf-8")
+    assert "| failed/summary.json | status failed: NaN loss |" in skipped
+    assert "junk/summary.json" in skipped
+    unique = (tmp_path / "out" / "table5_unique.md").read_text(encoding="utf-8")
+    assert "Skipped runs for this table: 1" in unique
+    assert "Skipped" not in (tmp_path / "out" / "table2_ptb.md").read_text(encoding="utf-8")
+    assert any("junk/summary.json" in line for line in lines)
+
+
+def test_every_table_is_written_in_three_formats(tmp_path: Path) -> None:
+    _ptb_seeds(tmp_path)
+    written = tables.main(tmp_path, tmp_path / "out", echo=None)
+    for table in paper_tables():
+        for suffix in (".md", ".csv", ".tex"):
+            path = tmp_path / "out" / f"{table['id']}{suffix}"
+            assert path in written and path.stat().st_size > 0
+    tex = (tmp_path / "out" / "table2_ptb.tex").read_text(encoding="utf-8")
+    assert r"ptb\_small\_nan & Noisy LSTM + NAN" in tex
+    assert r"112.3 $\pm$ 1.5 & 111.7 & +0.6" in tex
+    assert tex.count(r"\\") == 1 + 3  # header and the three paper rows
+    assert not list((tmp_path / "out").glob(".*.tmp"))  # atomic writes leave no temp files
+
+
+def test_header_states_the_budget_seeds_code_and_data(tmp_path: Path) -> None:
+    _ptb_seeds(tmp_path)
+    tables.main(tmp_path, tmp_path / "out", echo=None)
+    markdown = (tmp_path / "out" / "table2_ptb.md").read_text(encoding="utf-8")
+    assert "- Budget: max_steps=null, max_epochs=2 (ptb_small_nan)" in markdown
+    assert "- Profile: cpu; seeds: 1, 2, 3; runs: 3; total wall time: 1.5 min" in markdown
+    assert "- Code: git:1a2b3c4; device: cpu" in markdown
+    assert "- Data: ptb:md5:feed" in markdown
+
+
+def test_metric_is_read_from_test_then_final_then_the_last_logged_line(tmp_path: Path) -> None:
+    run_dir = _write_run(
+        tmp_path,
+        "m",
+        experiment="mnist_nan",
+        task="mnist",
+        final={"valid/nll": 0.5},
+        test={"test/error": 1.5},
+    )
+    # a torn last line (a run killed mid-write) and a non-object line are ignored
+    (run_dir / "metrics.jsonl").write_text(
+        '{"step": 1, "train/nll": 0.3}\n{"step": 2, "train/nll": 0.2}\n[1]\n{"torn": ',
+        encoding="utf-8",
+    )
+    (run,), _ = tables.collect_runs(tmp_path)
+    assert tables.metric_value(run, {"key": "train/nll"}) == 0.2
+    assert tables.metric_value(run, {"key": "test/error"}) == 1.5
+    assert tables.metric_value(run, {"key": "valid/nll"}) == 0.5
+    assert tables.metric_value(run, {"key": "valid/bpc"}) is None
+    ln2_loss = {
+        "key": "train/bpc",
+        "sources": [{"key": "train/bpc"}, {"key": "train/nll", "factor": 1 / math.log(2)}],
+    }
+    assert tables.metric_value(run, ln2_loss) == pytest.approx(0.2 / math.log(2), abs=1e-12)
+
+
+def test_updates_to_solve_is_the_first_step_below_the_threshold(tmp_path: Path) -> None:
+    curve = [
+        {"step": 1000, "valid/nll": 2.0},
+        {"step": 2000, "valid/nll": 0.04},
+        {"step": 3000, "valid/nll": 1.8},
+        {"step": 4000, "valid/nll": 0.0},
+    ]
+    for seed, rows in (
+        (1, curve),
+        (2, [{"step": 1000, "valid/nll": 0.01}]),
+        (3, [{"step": 1000, "valid/nll": 1.9}]),
+    ):
+        _write_run(
+            tmp_path,
+            f"s{seed}",
+            experiment="ntm_recall_noisy_annealed",
+            task="assoc_recall",
+            seed=seed,
+            metrics=rows,
+        )
+    tables.main(tmp_path, tmp_path / "out", echo=None)
+    (row,) = [r for r in _csv_rows(tmp_path / "out" / "ntm_recall.csv") if r["n"] == "3"]
+    assert float(row["valid/nll_solved_step:mean"]) == pytest.approx(1500.0, abs=1e-9)
+    assert row["valid/nll_solved_step:n"] == "2"  # seed 3 never got there
+    markdown = (tmp_path / "out" / "ntm_recall.md").read_text(encoding="utf-8")
+    assert "1500 ± 707 (2/3)" in markdown and "not within 100k" in markdown
+
+
+def test_output_is_deterministic_and_independent_of_creation_order(tmp_path: Path) -> None:
+    _ptb_seeds(tmp_path / "a")
+    for seed, valid, test in ((3, 114.0, 109.0), (1, 111.0, 107.0), (2, 112.0, 108.0)):
+        # the same runs as in "a", created in another order under other names
+        _write_run(
+            tmp_path / "b",
+            f"z{4 - seed}",
+            seed=seed,
+            final={"valid/ppl": valid},
+            test={"test/ppl": test},
+        )
+    first = tables.main(tmp_path / "a", tmp_path / "out1", echo=None)
+    again = tables.main(tmp_path / "a", tmp_path / "out2", echo=None)
+    for one, two in zip(first, again, strict=True):
+        assert one.read_bytes() == two.read_bytes()
+    other = tables.main(tmp_path / "b", tmp_path / "out3", echo=None)
+    assert (tmp_path / "out1" / "table2_ptb.md").read_bytes() == (
+        tmp_path / "out3" / "table2_ptb.md"
+    ).read_bytes()
+    assert len(other) == len(first)
+
+
+def test_empty_results_folder_still_writes_every_table(tmp_path: Path) -> None:
+    written = tables.main(tmp_path / "nothing", tmp_path / "out", echo=None)
+    assert {p.name for p in written} >= {"table2_ptb.md", "skipped.md", "sweeps.md", "tables.md"}
+    assert "Ours: no completed runs yet." in (tmp_path / "out" / "mnist.md").read_text("utf-8")
