@@ -193,6 +193,7 @@ class TrainerConfig:
     progress: bool | None = None  # None = on when stderr is a terminal
     eval_test: bool = True
     track_saturation: bool = True
+    num_threads: int | None = None  # torch CPU threads (None = torch's default)
 
     def __post_init__(self) -> None:
         if (self.max_steps is None) == (self.max_epochs is None):
@@ -207,6 +208,7 @@ class TrainerConfig:
         _check_positive_int("trainer.ckpt_every", self.ckpt_every, allow_zero=True)
         _check_positive_int("trainer.log_every", self.log_every)
         _check_choice("trainer.device", self.device, DEVICES)
+        _check_positive_int("trainer.num_threads", self.num_threads)
 
 
 @dataclass

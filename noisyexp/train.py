@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 #: keys that may change when a run is resumed; any other change is refused
 RESUMABLE_KEYS = ("trainer", "paths", "resume", "debug", "profile")
 _NOISE_SEED_OFFSET = 7_919  # keeps the noise stream distinct from the init stream
+_HEARTBEAT_S = 60.0  # without a progress bar, a progress line at most this often
 
 
 @dataclass
@@ -184,6 +185,8 @@ class _Run:
         self.config_data = dataclasses.asdict(cfg)
         self.device = resolve_device(cfg.trainer.device)
         _set_deterministic(cfg.trainer.deterministic)
+        if cfg.trainer.num_threads is not None:
+            torch.set_num_threads(cfg.trainer.num_threads)
         units = build_units(cfg.act)  # validates the act before any data is read
         _, task_class = get_task(cfg.task.name)
         self.task: Task = task_class(
@@ -212,6 +215,7 @@ class _Run:
         self.train_loss_sum = 0.0
         self.train_loss_count = 0
         self.elapsed_before = 0.0
+        self.items_seen = 0  # since the last log line, for throughput
         self.ckpt_dir = self.run_dir / "checkpoints"
 
     # ---- checkpoints -------------------------------------------------------------------
@@ -270,6 +274,7 @@ class _Run:
     def train_step(self, step: int) -> float:
         self.model.train()
         output = self.task.train_step(self.model, step)
+        self.items_seen += output.num_items
         loss = output.loss
         value = loss.item()
         if not math.isfinite(value):
@@ -318,6 +323,7 @@ def _loop(run: _Run, loggers: list[Any], bar: tqdm, stop: _StopRequest) -> None:
     cfg = run.cfg.trainer
     eval_every = cfg.eval_every or run.steps_per_epoch
     ckpt_every = cfg.ckpt_every or eval_every
+    last_log = last_line = time.monotonic()
     while run.step < run.max_steps:
         if stop.requested:
             raise KeyboardInterrupt
@@ -338,8 +344,21 @@ def _loop(run: _Run, loggers: list[Any], bar: tqdm, stop: _StopRequest) -> None:
                         for k, v in activations.saturation_stats(run.model).items()
                     }
                 )
+            now = time.monotonic()
+            values["train/items_per_s"] = run.items_seen / max(now - last_log, 1e-9)
+            run.items_seen, last_log = 0, now
             loggers[1].log_dict(run.step, values)
             bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+            if bar.disable and now - last_line >= _HEARTBEAT_S:  # no bar: a line a minute
+                last_line = now
+                log.info(
+                    "step %d/%d: train/loss %.4g, lr %.3g, %.0f items/s",
+                    run.step,
+                    run.max_steps,
+                    loss,
+                    lr,
+                    values["train/items_per_s"],
+                )
         if run.step % eval_every == 0 or run.step == run.max_steps:
             metrics = run.evaluate(run.task.eval_splits)
             train_loss = run.train_loss_sum / max(1, run.train_loss_count)

@@ -20,6 +20,7 @@ from noisyexp.errors import DataError
 __all__ = [
     "EOS",
     "UNK",
+    "SPACE",
     "Vocabulary",
     "read_text",
     "word_tokens",

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from noisyexp.models.lstm import is_reference_unit
+from noisyexp.models.lstm import RecurrentWeightGrad, is_reference_unit
 from noisyexp.tasks.base import UnitFactory
 
 __all__ = ["GRU"]
@@ -135,19 +135,26 @@ class GRU(nn.Module):
         hidden = self.hidden_size
         units = self.units[layer]
         weight_ih, weight_hh, bias_ih, bias_hh = self._layer_weights(layer)
-        # r and z take both biases; n keeps b_hn inside the reset product, so only b_in here.
-        bias = torch.cat([bias_ih[: 2 * hidden] + bias_hh[: 2 * hidden], bias_ih[2 * hidden :]])
-        projected = F.linear(x, weight_ih, bias)  # (T, B, 3H)
-        recurrent_t = weight_hh.t()  # (H, 3H)
-        bias_hn = bias_hh[2 * hidden :]
-        outputs = []
-        for x_step in projected.unbind(0):  # unbind: one gradient stack, not T zero-filled ones
-            recurrent = torch.mm(h, recurrent_t)  # (B, 3H)
-            reset_update = units.gate(x_step[:, : 2 * hidden] + recurrent[:, : 2 * hidden])
-            reset, update = reset_update.chunk(2, dim=1)
-            candidate = units.candidate(
-                torch.addcmul(x_step[:, 2 * hidden :], reset, recurrent[:, 2 * hidden :] + bias_hn)
+        projected = F.linear(x, weight_ih, bias_ih)  # (T, B, 3H): W_i x + b_i for r, z, n
+        # b_hh rides in the recurrent product: n needs r * (W_hn h + b_hn), not r * W_hn h.
+        recurrent_bias = bias_hh.expand_as(projected)  # (T, B, 3H)
+        previous_h: list[torch.Tensor] = []
+        if torch.is_grad_enabled() and weight_hh.requires_grad:
+            # dW_hh in one matmul after the loop (see RecurrentWeightGrad)
+            recurrent_bias = recurrent_bias + RecurrentWeightGrad.apply(
+                weight_hh, previous_h, projected.shape
             )
+        recurrent_t = weight_hh.detach().t()  # (H, 3H)
+        outputs = []
+        # unbind: one gradient stack in backward, not T zero-filled ones
+        for x_step, bias_step in zip(projected.unbind(0), recurrent_bias.unbind(0), strict=True):
+            previous_h.append(h.detach())
+            recurrent = torch.addmm(bias_step, h, recurrent_t)  # (B, 3H)
+            # split, not slicing: one backward concatenation instead of zero-filled copies
+            x_rz, x_n = x_step.split([2 * hidden, hidden], dim=1)
+            recurrent_rz, recurrent_n = recurrent.split([2 * hidden, hidden], dim=1)
+            reset, update = units.gate(x_rz + recurrent_rz).chunk(2, dim=1)  # (B, H) each
+            candidate = units.candidate(torch.addcmul(x_n, reset, recurrent_n))
             h = torch.lerp(candidate, h, update)  # (1 - z) * n + z * h
             outputs.append(h)
         return torch.stack(outputs)  # (T, B, H)

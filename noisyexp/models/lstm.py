@@ -15,8 +15,10 @@ gate order i, f, g, o, ...), so weights move both ways with ``load_state_dict(..
 (the unit modules' own parameters are the only extra keys) or with :func:`lstm_weights`.
 
 Speed: the input projection of all time steps is one matmul; the time loop only does the
-recurrent matmul and the elementwise work. With plain reference units (``nn.Sigmoid``/``nn.Tanh``
-or ``activations.Sigmoid``/``Tanh``) ``fused=None`` runs ``nn.LSTM``'s own kernel instead.
+recurrent matmul and the elementwise work, and the recurrent weight's gradient is one matmul after
+the loop (:class:`RecurrentWeightGrad`) rather than T small ones. With plain reference units
+(``nn.Sigmoid``/``nn.Tanh`` or ``activations.Sigmoid``/``Tanh``) ``fused=None`` runs
+``nn.LSTM``'s own kernel instead. ``scripts/bench_lstm.py`` measures all three paths.
 """
 
 from __future__ import annotations
@@ -78,14 +80,14 @@ class RecurrentWeightGrad(torch.autograd.Function):
         ctx: Any, weight: torch.Tensor, inputs: list[torch.Tensor], shape: tuple[int, ...]
     ) -> torch.Tensor:
         ctx.inputs = inputs
+        ctx.weight_dtype = weight.dtype
         return weight.new_zeros(shape)
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
-        states = torch.stack(ctx.inputs)  # (T, B, H)
-        ctx.inputs = None
+        states = torch.stack(ctx.inputs).to(grad.dtype)  # (T, B, H)
         grad_weight = grad.reshape(-1, grad.size(-1)).t() @ states.reshape(-1, states.size(-1))
-        return grad_weight, None, None
+        return grad_weight.to(ctx.weight_dtype), None, None
 
 
 class _LSTMUnits(nn.Module):
@@ -238,8 +240,10 @@ class LSTM(nn.Module):
         for projected_step in projected.unbind(0):
             previous_h.append(h.detach())
             gates = torch.addmm(projected_step, h, recurrent_t)  # (B, 4H)
-            ifo = units.gate(gates[:, : 3 * hidden])  # (B, 3H)
-            candidate = units.candidate(gates[:, 3 * hidden :])  # (B, H)
+            # split, not slicing: one backward concatenation instead of zero-filled copies
+            ifo_pre, candidate_pre = gates.split([3 * hidden, hidden], dim=1)
+            ifo = units.gate(ifo_pre)  # (B, 3H)
+            candidate = units.candidate(candidate_pre)  # (B, H)
             input_gate, forget_gate, output_gate = ifo.chunk(3, dim=1)
             c = torch.addcmul(forget_gate * c, input_gate, candidate)
             h = output_gate * units.cell_output(c)

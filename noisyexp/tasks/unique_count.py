@@ -76,7 +76,7 @@ class UniqueCountConfig:
     name: str = "unique_count"
     seq_len: int = 26
     num_values: int = 11
-    train_size: int = 10000
+    train_size: int = 100000
     valid_size: int = 1000
     test_size: int = 1000
     data_seed: int = 0
