@@ -12,9 +12,8 @@ functions and used through its Agg canvas, so no global pyplot state or display 
 
 from __future__ import annotations
 
-import os
+import io
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +21,10 @@ from typing import Any
 
 import torch
 
+from noisyexp.atomic import write_bytes_atomic
 from noisyexp.errors import CheckpointError, ConfigError
 from noisyexp.paper import digitized_curves, paper_tables
-from noisyexp.tables import Group, Run, collect_runs, group_runs
+from noisyexp.runs import Group, Run, collect_runs, group_runs
 
 __all__ = [
     "FIGSIZE",
@@ -139,18 +139,10 @@ def _new_figure(figsize: tuple[float, float]) -> Any:
 
 
 def _save_png(figure: Any, out_png: Path) -> Path:
-    """Save through a temporary file and ``os.replace``, at the figure's exact pixel size."""
-    out_png = Path(out_png)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=out_png.parent, prefix=f".{out_png.name}.")
-    os.close(handle)
-    try:
-        figure.savefig(temp_name, format="png", dpi=DPI)
-        os.replace(temp_name, out_png)
-    finally:
-        if os.path.exists(temp_name):
-            os.unlink(temp_name)
-    return out_png
+    """Render in memory, then write atomically, at the figure's exact pixel size."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    return write_bytes_atomic(Path(out_png), buffer.getvalue())
 
 
 # ----------------------------------------------------------------------------------------------

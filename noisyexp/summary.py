@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 import noisyexp
+from noisyexp.atomic import write_text_atomic
 
 __all__ = ["SUMMARY_SCHEMA", "code_version", "write_json_atomic"]
 
@@ -44,17 +43,8 @@ def code_version() -> str:
 
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
-    """Write JSON through a temporary file and ``os.replace``: readers never see half a file."""
-    path = Path(path)
-    handle, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as tmp:
-            json.dump(payload, tmp, indent=2, sort_keys=False)
-            tmp.write("\n")
-        os.replace(tmp_name, path)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
+    """Write ``payload`` as indented JSON, atomically: readers never see half a file."""
+    write_text_atomic(path, json.dumps(payload, indent=2) + "\n")
 
 
 def environment() -> dict[str, str]:

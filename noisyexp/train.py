@@ -276,7 +276,7 @@ class _Run:
         output = self.task.train_step(self.model, step)
         self.items_seen += output.num_items
         loss = output.loss
-        value = loss.item()
+        value = (output.reported_loss if output.reported_loss is not None else loss).item()
         if not math.isfinite(value):
             raise TrainingError(f"loss became {value} at step {step}")
         self.optimizer.zero_grad(set_to_none=True)

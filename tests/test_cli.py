@@ -82,7 +82,9 @@ def test_bad_input_is_one_line_exit_2_and_no_summary(results, capsys, override, 
 
 
 def test_missing_data_says_where_to_put_it(results, tmp_path, capsys):
-    code = _train(results, "task=mnist", f"paths.data_dir={tmp_path / 'nodata'}", "paths.download=false")
+    code = _train(
+        results, "task=mnist", f"paths.data_dir={tmp_path / 'nodata'}", "paths.download=false"
+    )
     assert code == 2
     line = _one_error_line(capsys)
     assert "nodata" in line and "mnist" in line

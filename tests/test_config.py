@@ -66,7 +66,7 @@ def test_wrong_type_fails_at_composition(compose_config):
 
 
 def test_negative_noise_scale_is_a_config_error(compose_config):
-    with pytest.raises(ConfigError, match="act.c"):
+    with pytest.raises(ConfigError, match=r"act\.c"):
         compose_config("act=noisy_tanh", "act.c=-0.5")
 
 

@@ -14,7 +14,9 @@ def _hydra_launcher(choice: str):
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            cfg = compose("config", overrides=[f"hydra/launcher={choice}"], return_hydra_config=True)
+            cfg = compose(
+                "config", overrides=[f"hydra/launcher={choice}"], return_hydra_config=True
+            )
     finally:
         GlobalHydra.instance().clear()
     return cfg.hydra.launcher
@@ -22,7 +24,9 @@ def _hydra_launcher(choice: str):
 
 def test_slurm_launcher_config_composes_to_submitit():
     launcher = _hydra_launcher("slurm")
-    assert launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
+    assert (
+        launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
+    )
     assert launcher.gpus_per_node == 1 and launcher.timeout_min == 360
 
 

@@ -44,7 +44,9 @@ def test_mnist_reads_raw_or_gz_files_and_splits_validation(tmp_path, monkeypatch
     assert float(task.splits["train"][0].max()) <= 1.0
     info = task.dataset_info()
     assert info.name == "mnist" and info.sizes["train"] == 30
-    model = task.build_model(Units(gate=lambda n: torch.nn.Sigmoid(), cell=lambda n: torch.nn.Tanh()))
+    model = task.build_model(
+        Units(gate=lambda n: torch.nn.Sigmoid(), cell=lambda n: torch.nn.Tanh())
+    )
     output = task.train_step(model, 0)
     assert output.loss.ndim == 0 and output.num_items == 5
     metrics = task.evaluate(model, "test")
@@ -58,9 +60,13 @@ def test_mnist_with_a_corrupt_file_is_a_data_error(tmp_path, monkeypatch):
     data = path.read_bytes()
     path.write_bytes(data[:-1] + bytes([(data[-1] + 1) % 256]))
     with pytest.raises(DataError, match="t10k-labels-idx1-ubyte is corrupt"):
-        MNISTTask(MNISTConfig(), data_dir=tmp_path, seed=0, device=torch.device("cpu"), download=False)
+        MNISTTask(
+            MNISTConfig(), data_dir=tmp_path, seed=0, device=torch.device("cpu"), download=False
+        )
 
 
 def test_mnist_missing_offline_names_the_folder(tmp_path):
     with pytest.raises(DataError, match=str(tmp_path / "mnist")):
-        MNISTTask(MNISTConfig(), data_dir=tmp_path, seed=0, device=torch.device("cpu"), download=False)
+        MNISTTask(
+            MNISTConfig(), data_dir=tmp_path, seed=0, device=torch.device("cpu"), download=False
+        )

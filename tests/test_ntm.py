@@ -109,6 +109,12 @@ def test_sharpen_with_large_gamma_approaches_one_hot():
     torch.testing.assert_close(out, _t([[0.0, 0.0, 1.0, 0.0]]), rtol=0, atol=1e-9)
 
 
+def test_sharpen_with_huge_gamma_in_float32_stays_a_distribution():
+    weights = torch.tensor([[0.3, 0.3, 0.4]])  # 0.4 ** 1000 underflows in float32
+    out = sharpen(weights, torch.tensor([[1000.0]]))
+    torch.testing.assert_close(out, torch.tensor([[0.0, 0.0, 1.0]]), rtol=0, atol=1e-6)
+
+
 def test_sharpen_gradient_is_finite_at_zero_weights():
     weights = _t([[0.0, 0.4, 0.6]])
     gamma = _t([[1.5]]).requires_grad_()

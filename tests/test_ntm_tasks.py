@@ -189,3 +189,22 @@ def test_train_step_and_evaluate_run_the_ntm(make_task):
 def test_bad_config_names_the_key(config, overrides, key):
     with pytest.raises(ConfigError, match=key):
         config(**overrides)
+
+
+def test_copy_run_stopped_and_resumed_matches_a_straight_run(compose_config, tmp_path):
+    from noisyexp.train import train
+
+    overrides = [
+        "task=copy", "act=noisy_tanh", "noise=anneal", "trainer.max_steps=6",
+        "trainer.max_epochs=null", "trainer.eval_every=3", "trainer.log_every=1",
+        "task.min_len=1", "task.max_len=3", "task.eval_lengths=[2,4]", "task.eval_size=4",
+        "task.batch_size=3", "task.controller_size=11", "task.memory_size=13",
+        "task.memory_width=6",
+    ]
+    straight = train(compose_config(*overrides), tmp_path / "straight").summary
+    train(compose_config(*overrides, "trainer.max_steps=3"), tmp_path / "resumed")
+    resumed = train(
+        compose_config(*overrides, f"resume={tmp_path / 'resumed'}"), tmp_path / "resumed"
+    ).summary
+    assert resumed["final"] == straight["final"]
+    assert resumed["test"] == straight["test"]

@@ -13,6 +13,7 @@ import pytest
 
 from noisyexp import tables
 from noisyexp.paper import digitized_curves, paper_tables, reference
+from noisyexp.runs import collect_runs, metric_value, override_key
 
 
 def _write_run(
@@ -122,7 +123,7 @@ def test_collect_runs_keeps_completed_and_lists_the_others_with_reasons(tmp_path
     (tmp_path / "torn" / "summary.json").write_text('{"status": "compl', encoding="utf-8")
     (tmp_path / "nokeys").mkdir()
     (tmp_path / "nokeys" / "summary.json").write_text('{"status": "completed"}', encoding="utf-8")
-    runs, skipped = tables.collect_runs(tmp_path)
+    runs, skipped = collect_runs(tmp_path)
     assert [run.path.name for run in runs] == ["ok"]
     reasons = {item.path.parent.name: item.reason for item in skipped}
     assert reasons["failed"] == "status failed: NaN loss"
@@ -132,7 +133,7 @@ def test_collect_runs_keeps_completed_and_lists_the_others_with_reasons(tmp_path
 
 
 def test_override_key_drops_seed_experiment_profile_and_hydra_keys() -> None:
-    key = tables.override_key(
+    key = override_key(
         [
             "experiment=ptb_small_nan",
             "act.c=0.1",
@@ -258,16 +259,16 @@ def test_metric_is_read_from_test_then_final_then_the_last_logged_line(tmp_path:
         '{"step": 1, "train/nll": 0.3}\n{"step": 2, "train/nll": 0.2}\n[1]\n{"torn": ',
         encoding="utf-8",
     )
-    (run,), _ = tables.collect_runs(tmp_path)
-    assert tables.metric_value(run, {"key": "train/nll"}) == 0.2
-    assert tables.metric_value(run, {"key": "test/error"}) == 1.5
-    assert tables.metric_value(run, {"key": "valid/nll"}) == 0.5
-    assert tables.metric_value(run, {"key": "valid/bpc"}) is None
+    (run,), _ = collect_runs(tmp_path)
+    assert metric_value(run, {"key": "train/nll"}) == 0.2
+    assert metric_value(run, {"key": "test/error"}) == 1.5
+    assert metric_value(run, {"key": "valid/nll"}) == 0.5
+    assert metric_value(run, {"key": "valid/bpc"}) is None
     ln2_loss = {
         "key": "train/bpc",
         "sources": [{"key": "train/bpc"}, {"key": "train/nll", "factor": 1 / math.log(2)}],
     }
-    assert tables.metric_value(run, ln2_loss) == pytest.approx(0.2 / math.log(2), abs=1e-12)
+    assert metric_value(run, ln2_loss) == pytest.approx(0.2 / math.log(2), abs=1e-12)
 
 
 def test_updates_to_solve_is_the_first_step_below_the_threshold(tmp_path: Path) -> None:

@@ -95,7 +95,7 @@ def test_stopped_and_resumed_run_is_bit_identical(compose_config, tmp_path):
 def test_resume_refuses_a_changed_model(compose_config, tmp_path):
     train(compose_config(*NOISY, "trainer.max_steps=4"), tmp_path / "run")
     changed = compose_config(*NOISY, "act.c=0.3", f"resume={tmp_path / 'run'}")
-    with pytest.raises(CheckpointError, match="act.c"):
+    with pytest.raises(CheckpointError, match=r"act\.c"):
         train(changed, tmp_path / "run")
 
 
@@ -155,7 +155,9 @@ def test_annealed_noise_scale_follows_the_schedule_and_reaches_the_units(compose
         assert row["noise/c"] == pytest.approx(expected)
     state = _state(result.run_dir)
     scales = [value for key, value in state.items() if key.endswith(".c")]
-    assert scales and all(float(v) == pytest.approx(schedules.anneal_c(11, every=2)) for v in scales)
+    assert scales and all(
+        float(v) == pytest.approx(schedules.anneal_c(11, every=2)) for v in scales
+    )
 
 
 def test_learning_rate_decays_per_epoch(compose_config, tmp_path):

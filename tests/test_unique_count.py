@@ -191,3 +191,23 @@ def test_without_curriculum_training_uses_full_length():
 def test_bad_config_names_the_key(overrides, key):
     with pytest.raises(ConfigError, match=key):
         UniqueCountConfig(**overrides)
+
+
+def test_curriculum_run_stopped_and_resumed_matches_a_straight_run(compose_config, tmp_path):
+    from noisyexp.train import train
+
+    overrides = [
+        "task=unique_count", "act=noisy_tanh", "trainer.max_steps=12", "trainer.max_epochs=null",
+        "trainer.eval_every=4", "trainer.log_every=2", "task.train_size=64", "task.valid_size=16",
+        "task.test_size=16", "task.batch_size=8", "task.hidden_size=11", "task.mlp_size=7",
+        "task.curriculum=true", "task.curriculum_start_len=4", "task.curriculum_step=5",
+        "task.curriculum_patience=1",
+    ]
+    straight = train(compose_config(*overrides), tmp_path / "straight").summary
+    train(compose_config(*overrides, "trainer.max_steps=8"), tmp_path / "resumed")
+    resumed = train(
+        compose_config(*overrides, f"resume={tmp_path / 'resumed'}"), tmp_path / "resumed"
+    ).summary
+    assert resumed["final"] == straight["final"]
+    assert resumed["test"] == straight["test"]
+    assert straight["final"]["valid/curriculum_len"] == 14.0  # 4 -> 9 -> 14 over two misses

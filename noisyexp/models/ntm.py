@@ -126,9 +126,11 @@ def sharpen(weights: torch.Tensor, gamma: torch.Tensor, eps: float = _EPS) -> to
         weights: (..., N) weighting.
         gamma: (..., 1) sharpening exponent.
         eps: floor on the weights, so 0 ** γ has a finite gradient with respect to γ.
+
+    Computed as softmax(γ log w), which equals w^γ / sum w^γ but cannot underflow to 0 / 0 when
+    a noisy controller emits a huge γ (w^γ of every row below 1e-45 in float32).
     """
-    powered = weights.clamp_min(eps) ** gamma
-    return powered / powered.sum(dim=-1, keepdim=True)
+    return torch.softmax(gamma * torch.log(weights.clamp_min(eps)), dim=-1)
 
 
 def address(

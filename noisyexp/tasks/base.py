@@ -40,12 +40,14 @@ class StepOutput:
     """What one training step returns: the loss to backpropagate and scalars to log.
 
     ``num_items`` is the number of predictions behind ``loss`` (tokens, examples), used for
-    throughput figures.
+    throughput figures. ``reported_loss`` is the per-item loss to log when ``loss`` is scaled
+    for the optimizer (e.g. summed over time steps as in Zaremba et al.'s PTB code).
     """
 
     loss: torch.Tensor
     metrics: dict[str, float] = field(default_factory=dict)
     num_items: int = 0
+    reported_loss: torch.Tensor | None = None
 
 
 @dataclass

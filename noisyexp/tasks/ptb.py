@@ -92,6 +92,9 @@ class LanguageModelConfig:
     init_scale: float = 0.1
     eval_batch_size: int = 20
     test_batch_size: int = 1
+    # Zaremba's code backpropagates the NLL summed over the unrolled steps (averaged over the
+    # batch), so its "lr 1, clip 5" act on a gradient bptt times that of the per-token mean.
+    sum_over_time: bool = True
 
     def __post_init__(self) -> None:
         for key in ("batch_size", "bptt", "embedding_size", "hidden_size", "num_layers"):
@@ -208,7 +211,10 @@ class LanguageModelTask(Task):
         return self._steps_per_epoch
 
     def train_step(self, model: nn.Module, step: int) -> StepOutput:
-        """Mean NLL per token of window ``step % steps_per_epoch``, from the carried state.
+        """NLL of window ``step % steps_per_epoch``, from the carried state.
+
+        The loss to backpropagate is the per-token mean times the window length when
+        ``sum_over_time`` (Zaremba's scaling); the logged loss is always the per-token mean.
 
         The state is zeros at the start of an epoch, and also when ``step`` does not follow the
         last step trained (a state from another window would be meaningless).
@@ -221,7 +227,8 @@ class LanguageModelTask(Task):
         self._state = detach_state(state)
         self._next_step = step + 1
         loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
-        return StepOutput(loss=loss, num_items=targets.numel())
+        scale = inputs.size(0) if self.cfg.sum_over_time else 1  # window length, see the config
+        return StepOutput(loss=loss * scale, num_items=targets.numel(), reported_loss=loss)
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module, split: str) -> dict[str, float]:

@@ -36,6 +36,7 @@ class PTBCharConfig(LanguageModelConfig):
     cell: str = "gru"
     eval_batch_size: int = 32
     test_batch_size: int = 32
+    sum_over_time: bool = False  # Adam on the per-character mean; Zaremba's scaling is for SGD
 
 
 class PTBCharTask(PTBTask):
