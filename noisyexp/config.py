@@ -179,8 +179,9 @@ DEVICES = ("auto", "cpu", "cuda")
 class TrainerConfig:
     """How long to train, how often to evaluate and checkpoint, and on what device.
 
-    Exactly one of ``max_steps`` and ``max_epochs`` is set. ``eval_every=0`` evaluates at the end
-    of each epoch; ``ckpt_every=0`` checkpoints at each evaluation.
+    Training stops at ``max_steps`` or after ``max_epochs``, whichever comes first (at least one
+    must be set). ``eval_every=0`` evaluates at the end of each epoch; ``ckpt_every=0``
+    checkpoints at each evaluation.
     """
 
     max_steps: int | None = 200
@@ -196,12 +197,8 @@ class TrainerConfig:
     num_threads: int | None = None  # torch CPU threads (None = torch's default)
 
     def __post_init__(self) -> None:
-        if (self.max_steps is None) == (self.max_epochs is None):
-            raise ConfigError(
-                "set exactly one of trainer.max_steps and trainer.max_epochs "
-                f"(got max_steps={self.max_steps}, max_epochs={self.max_epochs}); "
-                "override the other with null"
-            )
+        if self.max_steps is None and self.max_epochs is None:
+            raise ConfigError("set trainer.max_steps or trainer.max_epochs (both are null)")
         _check_positive_int("trainer.max_steps", self.max_steps)
         _check_positive_int("trainer.max_epochs", self.max_epochs)
         _check_positive_int("trainer.eval_every", self.eval_every, allow_zero=True)

@@ -52,11 +52,12 @@ class TensorBoardLogger:
 
         self._writer = SummaryWriter(log_dir=str(log_dir), purge_step=purge_step)
 
-    def log_dict(self, step: int, values: dict[str, Any]) -> None:
+    def log_dict(self, step: int, values: dict[str, Any], *, flush: bool = True) -> None:
         for key, value in values.items():
             if isinstance(value, (int, float)):
                 self._writer.add_scalar(key, value, global_step=step)
-        self._writer.flush()
+        if flush:
+            self._writer.flush()
 
     def close(self) -> None:
         self._writer.close()

@@ -205,10 +205,10 @@ class _Run:
         self.optimizer = _make_optimizer(cfg.optim, self.model)
         self.steps_per_epoch = self.task.steps_per_epoch()
         trainer = cfg.trainer
+        budgets = [trainer.max_steps, None]
         if trainer.max_epochs is not None:
-            self.max_steps = trainer.max_epochs * self.steps_per_epoch
-        else:
-            self.max_steps = trainer.max_steps
+            budgets[1] = trainer.max_epochs * self.steps_per_epoch
+        self.max_steps = min(b for b in budgets if b is not None)  # whichever comes first
         self.step = 0
         self.best: dict[str, Any] = {}
         self.last_eval: dict[str, float] = {}
@@ -332,10 +332,12 @@ def _loop(run: _Run, loggers: list[Any], bar: tqdm, stop: _StopRequest) -> None:
         loss = run.train_step(step)
         run.step = step + 1
         bar.update(1)
+        if scheduled_c is not None:  # the schedule's c, every step
+            loggers[1].log_dict(run.step, {"noise/c": scheduled_c}, flush=False)
         if run.step % cfg.log_every == 0:
             values: dict[str, Any] = {"train/loss": loss, "train/lr": lr}
             c = run.current_noise(scheduled_c)
-            if c is not None:
+            if c is not None and scheduled_c is None:
                 values["noise/c"] = c
             if cfg.track_saturation:
                 values.update(

@@ -1,12 +1,14 @@
 """Forward+backward time and saved-for-backward memory of each unit, as ratios to torch.tanh.
 
-    python scripts/bench_activations.py                      # 4M elements, table on stdout
-    python scripts/bench_activations.py --size 16000 --json bench.json
+    python scripts/bench_activations.py --threads 1          # 4M elements, table on stdout
+    python scripts/bench_activations.py --size 16000 --num-units 800 --json bench.json
     python scripts/bench_activations.py --compile            # adds the torch.compile'd kernel
 
-Time is the best of ``--repeats`` rounds (units run round-robin) of one forward and one
-backward in training mode (noise drawn from a seeded generator, so the noisy units pay for
-their noise). Memory is the
+Time is the median (``--stat best``: the minimum) of ``--repeats`` rounds, units run
+round-robin so that load from other processes hits them alike, of one forward and one backward
+in training mode (noise drawn from a seeded generator, so the noisy units pay for their noise);
+below 1M elements each timed sample runs the pair ``--inner`` times. On a shared machine use
+``--threads 1``: OpenMP threads spin-waiting for busy cores make timings meaningless. Memory is the
 bytes autograd keeps for backward (counted with ``saved_tensors_hooks``, each storage once),
 in units of x's size: torch.tanh keeps its output, i.e. 1.0.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import statistics
 import time
 from collections.abc import Callable
 from functools import partial
@@ -91,23 +94,32 @@ def _saved_bytes(forward: Forward, x: torch.Tensor) -> int:
 
 
 def measure(
-    forwards: dict[str, Forward], x: torch.Tensor, repeats: int
+    forwards: dict[str, Forward],
+    x: torch.Tensor,
+    repeats: int,
+    stat: str = "median",
+    inner: int | None = None,
 ) -> dict[str, tuple[float, int]]:
-    """Name -> (best seconds of forward+backward, bytes saved for backward).
+    """Name -> (seconds of one forward+backward, bytes saved for backward).
 
-    Units run round-robin, so load from other processes hits them all alike; the minimum over
-    repeats is the least disturbed run.
+    Units run round-robin, so load from other processes hits them all alike; ``stat`` is
+    "median" (robust on a shared machine) or "best" (the least disturbed round). Each sample
+    times ``inner`` forward+backward pairs (default: enough for ~1M elements) and divides.
     """
+    if inner is None:
+        inner = max(1, 1_000_000 // x.numel())
     grad = torch.ones_like(x)
     times: dict[str, list[float]] = {name: [] for name in forwards}
     for index in range(repeats + 1):  # the first round warms up
         for name, forward in forwards.items():
-            leaf = x.detach().requires_grad_()
+            leaves = [x.detach().requires_grad_() for _ in range(inner)]
             start = time.perf_counter()
-            forward(leaf).backward(grad)
+            for leaf in leaves:
+                forward(leaf).backward(grad)
             if index > 0:
-                times[name].append(time.perf_counter() - start)
-    return {name: (min(times[name]), _saved_bytes(forwards[name], x)) for name in forwards}
+                times[name].append((time.perf_counter() - start) / inner)
+    summary = statistics.median if stat == "median" else min
+    return {name: (summary(times[name]), _saved_bytes(forwards[name], x)) for name in forwards}
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -117,16 +129,24 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--repeats", type=int, default=10, help="timed runs per unit")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile")
+    parser.add_argument("--stat", choices=("median", "best"), default="median")
+    parser.add_argument("--inner", type=int, help="pairs per timed sample (default ~1M elements)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)"
+    )
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     num_rows = max(1, args.size // args.num_units)
     torch.manual_seed(0)
     x = torch.randn(num_rows, args.num_units) * 2.0  # (rows, num_units), both regimes
     x_bytes = x.numel() * x.element_size()
     print(
         f"x: {tuple(x.shape)} float32, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads, {platform.processor() or platform.machine()}"
+        f"{torch.get_num_threads()} threads, {platform.processor() or platform.machine()}; "
+        f"{args.stat} of {args.repeats} round-robin rounds"
     )
-    results = measure(candidates(x, args.compile), x, args.repeats)
+    results = measure(candidates(x, args.compile), x, args.repeats, args.stat, args.inner)
     rows = [
         {"unit": name, "ms": seconds * 1e3, "saved_x": saved / x_bytes}
         for name, (seconds, saved) in results.items()
@@ -146,6 +166,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             "threads": torch.get_num_threads(),
             "torch": torch.__version__,
             "repeats": args.repeats,
+            "stat": args.stat,
         }
         with open(args.json, "w") as handle:
             json.dump({"meta": meta, "rows": rows}, handle, indent=2)

@@ -297,6 +297,85 @@ def test_nan_with_alpha_above_one_slopes_back_toward_linear_regime():
     )
 
 
+@pytest.mark.parametrize("half_normal", [False, True])
+@pytest.mark.parametrize("kind", act.KINDS)
+def test_custom_function_gradcheck_with_batch_dims_and_per_unit_p(kind, half_normal):
+    """(batch, time, units) input: the per-unit p gradient sums over two leading dimensions."""
+    x = t64(spread_x((2, BATCH, 4), kind, seed=60)).requires_grad_()
+    xi = t64(np.random.default_rng(61).normal(size=(2, BATCH, 4)))
+    p = t64(uniform_p(62, size=4)).requires_grad_()
+
+    def function(x, p):
+        return act.noisy_output(x, xi, kind=kind, alpha=1.15, c=0.9, p=p, half_normal=half_normal)
+
+    assert torch.autograd.gradcheck(function, (x, p), eps=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("half_normal", [False, True])
+@pytest.mark.parametrize("kind", act.KINDS)
+def test_test_time_gradients_match_plain_autograd_reference(kind, half_normal):
+    """xi=None runs the custom Function too; its gradients are those of Eq 13."""
+    x = t64(spread_x((BATCH, UNITS), kind, seed=63))
+    p = t64(uniform_p(64))
+    kwargs = {"kind": kind, "alpha": 1.15, "c": 0.7, "half_normal": half_normal}
+    grads = []
+    for function in (act.noisy_output, act.noisy_output_reference):
+        x_t, p_t = x.clone().requires_grad_(), p.clone().requires_grad_()
+        out = function(x_t, None, p=p_t, **kwargs)
+        grads.append((out, *torch.autograd.grad(out.sum(), (x_t, p_t))))
+    for got, want in zip(*grads, strict=True):
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", act.KINDS)
+def test_gradients_at_the_kinks_match_plain_autograd_reference(kind):
+    """At |x| = x_t exactly the unit counts as linear, like clamp's gradient in autograd."""
+    threshold = act.THRESHOLDS[kind]
+    x = torch.tensor([[-threshold, threshold, 0.5 * threshold, 3.0 * threshold]])
+    xi = torch.tensor([[0.8, -1.3, 0.5, 1.1]], dtype=torch.float64)
+    p = torch.tensor([0.7, -0.4, 0.9, -0.6], dtype=torch.float64)
+    grads = []
+    for function in (act.noisy_output, act.noisy_output_reference):
+        x_t, p_t = x.double().requires_grad_(), p.clone().requires_grad_()
+        out = function(x_t, xi, kind=kind, alpha=1.15, c=0.5, p=p_t)
+        grads.append(torch.autograd.grad(out.sum(), (x_t, p_t)))
+    for got, want in zip(*grads, strict=True):
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
+
+
+def test_float32_gradients_match_float64_reference():
+    x = t64(spread_x((BATCH, TIME, UNITS), "sigmoid", seed=65))
+    xi = t64(np.random.default_rng(66).normal(size=x.shape))
+    p = t64(uniform_p(67))
+    kwargs = {"kind": "sigmoid", "alpha": 1.1, "c": 2.0}
+    grads = {}
+    for dtype in (torch.float32, torch.float64):
+        x_t, p_t = x.to(dtype).requires_grad_(), p.to(dtype).requires_grad_()
+        out = act.noisy_output(x_t, xi.to(dtype), p=p_t, **kwargs)
+        grads[dtype] = torch.autograd.grad(out.sum(), (x_t, p_t))
+    for got, want in zip(grads[torch.float32], grads[torch.float64], strict=True):
+        torch.testing.assert_close(got.double(), want, rtol=1e-5, atol=1e-5)
+
+
+def test_noise_scale_on_another_device_is_not_read():
+    """A c buffer off the CPU stays a tensor (reading it would synchronise); meta has no data."""
+    unit = act.make_unit("nah", UNITS, kind="tanh").to("meta").train()
+    x = torch.empty(BATCH, UNITS, device="meta", requires_grad=True)
+    out = unit(x)
+    out.sum().backward()
+    assert out.shape == x.shape and x.grad.shape == x.shape and unit.p.grad.shape == (UNITS,)
+    assert unit.eval()(x).shape == x.shape
+
+
+def test_unit_noise_draws_are_those_of_randn():
+    """The unit fills a fresh tensor with normal_(): the values torch.randn gives for that state."""
+    for shape in [(BATCH, UNITS), (40, 1000)]:
+        drawn = act.NoisyOutput(shape[-1], "tanh")
+        drawn.generator = torch.Generator().manual_seed(68)
+        want = torch.randn(shape, generator=torch.Generator().manual_seed(68))
+        assert torch.equal(drawn._draw_noise(torch.empty(shape)), want)
+
+
 # ---- input-noise units (Eqs 14, 15, NANIL) -------------------------------------------------
 
 

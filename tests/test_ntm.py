@@ -145,8 +145,15 @@ def test_memory_read_is_the_weighted_sum_of_rows():
 def test_ntm_forward_gives_one_output_per_step(controller):
     torch.manual_seed(0)
     model = NTM(
-        7, 4, gate_unit=_sigmoid, cell_unit=_tanh, controller=controller,
-        controller_size=11, memory_size=13, memory_width=6, num_read_heads=2,
+        7,
+        4,
+        gate_unit=_sigmoid,
+        cell_unit=_tanh,
+        controller=controller,
+        controller_size=11,
+        memory_size=13,
+        memory_width=6,
+        num_read_heads=2,
     )
     x = torch.randn(5, 3, 7)  # (T, B, I)
     out = model(x)
@@ -173,8 +180,9 @@ def test_feedforward_controller_hidden_layer_is_a_cell_unit():
 def _train_copy(steps: int, max_len: int, seed: int) -> tuple[NTM, list[float]]:
     """A tiny NTM trained with Adam on copy of lengths 1..max_len (8-bit vectors)."""
     torch.manual_seed(seed)
-    model = NTM(9, 8, gate_unit=_sigmoid, cell_unit=_tanh, controller_size=32,
-                memory_size=8, memory_width=8)
+    model = NTM(
+        9, 8, gate_unit=_sigmoid, cell_unit=_tanh, controller_size=32, memory_size=8, memory_width=8
+    )
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     generator = torch.Generator().manual_seed(seed + 1)
     losses = []

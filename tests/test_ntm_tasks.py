@@ -29,15 +29,27 @@ SMALL_MODEL = {"controller_size": 11, "memory_size": 13, "memory_width": 6}
 
 
 def _copy_task(seed: int = 0, **overrides) -> CopyTask:
-    params = {"min_len": 2, "max_len": 5, "eval_lengths": [3, 7], "eval_size": 4,
-              "batch_size": 3, **SMALL_MODEL}
+    params = {
+        "min_len": 2,
+        "max_len": 5,
+        "eval_lengths": [3, 7],
+        "eval_size": 4,
+        "batch_size": 3,
+        **SMALL_MODEL,
+    }
     params.update(overrides)
     return CopyTask(CopyConfig(**params), data_dir=".", seed=seed, device=CPU)
 
 
 def _recall_task(seed: int = 0, **overrides) -> AssocRecallTask:
-    params = {"min_items": 2, "max_items": 5, "eval_items": [2, 5], "eval_size": 4,
-              "batch_size": 3, **SMALL_MODEL}
+    params = {
+        "min_items": 2,
+        "max_items": 5,
+        "eval_items": [2, 5],
+        "eval_size": 4,
+        "batch_size": 3,
+        **SMALL_MODEL,
+    }
     params.update(overrides)
     return AssocRecallTask(AssocRecallConfig(**params), data_dir=".", seed=seed, device=CPU)
 
@@ -71,8 +83,9 @@ def test_copy_batch_layout():
 
 def test_recall_batch_target_is_the_item_after_the_query():
     item_len, num_bits, num_items = 3, 6, 4
-    inputs, targets = make_recall_batch(5, num_items, item_len, num_bits,
-                                        torch.Generator().manual_seed(1))
+    inputs, targets = make_recall_batch(
+        5, num_items, item_len, num_bits, torch.Generator().manual_seed(1)
+    )
     assert inputs.shape == (4 * num_items + 8, 5, 8)
     assert targets.shape == (item_len, 5, num_bits)
     for b in range(5):
@@ -80,7 +93,8 @@ def test_recall_batch_target_is_the_item_after_the_query():
         # parse independently: items follow item delimiters (channel 6)
         items = [
             [row[:num_bits] for row in seq[t + 1 : t + 1 + item_len]]
-            for t, row in enumerate(seq) if row[num_bits] == 1.0
+            for t, row in enumerate(seq)
+            if row[num_bits] == 1.0
         ]
         query_marks = [t for t, row in enumerate(seq) if row[num_bits + 1] == 1.0]
         assert len(items) == num_items
@@ -101,10 +115,15 @@ def test_recall_default_lengths_are_sixteen_and_seventy_two_steps():
 def test_sequence_nll_and_bit_errors_on_a_hand_case():
     logits = torch.tensor([[[0.0, 2.0]], [[-1.0, 3.0]]])  # (K=2, B=1, bits=2)
     targets = torch.tensor([[[1.0, 0.0]], [[0.0, 1.0]]])
-    expected = (math.log(2.0) + math.log(1 + math.exp(2.0))
-                + math.log(1 + math.exp(-1.0)) + math.log(1 + math.exp(-3.0)))
-    torch.testing.assert_close(sequence_nll(logits, targets), torch.tensor([expected]),
-                               rtol=1e-6, atol=1e-6)
+    expected = (
+        math.log(2.0)
+        + math.log(1 + math.exp(2.0))
+        + math.log(1 + math.exp(-1.0))
+        + math.log(1 + math.exp(-3.0))
+    )
+    torch.testing.assert_close(
+        sequence_nll(logits, targets), torch.tensor([expected]), rtol=1e-6, atol=1e-6
+    )
     # logit 0 predicts 0 (wrong for target 1), logit 2 predicts 1 (wrong): 2 errors
     assert sequence_bit_errors(logits, targets).tolist() == [2.0]
 
@@ -115,8 +134,9 @@ def test_train_batches_are_a_function_of_seed_and_step(make_task):
     for step in (0, 7):
         for a, b in zip(first.train_batch(step), again.train_batch(step), strict=True):
             assert torch.equal(a, b)
-    different = [not torch.equal(first.train_batch(s)[1], other.train_batch(s)[1])
-                 for s in range(3)]
+    different = [
+        not torch.equal(first.train_batch(s)[1], other.train_batch(s)[1]) for s in range(3)
+    ]
     assert all(different)
 
 
@@ -195,10 +215,20 @@ def test_copy_run_stopped_and_resumed_matches_a_straight_run(compose_config, tmp
     from noisyexp.train import train
 
     overrides = [
-        "task=copy", "act=noisy_tanh", "noise=anneal", "trainer.max_steps=6",
-        "trainer.max_epochs=null", "trainer.eval_every=3", "trainer.log_every=1",
-        "task.min_len=1", "task.max_len=3", "task.eval_lengths=[2,4]", "task.eval_size=4",
-        "task.batch_size=3", "task.controller_size=11", "task.memory_size=13",
+        "task=copy",
+        "act=noisy_tanh",
+        "noise=anneal",
+        "trainer.max_steps=6",
+        "trainer.max_epochs=null",
+        "trainer.eval_every=3",
+        "trainer.log_every=1",
+        "task.min_len=1",
+        "task.max_len=3",
+        "task.eval_lengths=[2,4]",
+        "task.eval_size=4",
+        "task.batch_size=3",
+        "task.controller_size=11",
+        "task.memory_size=13",
         "task.memory_width=6",
     ]
     straight = train(compose_config(*overrides), tmp_path / "straight").summary

@@ -141,7 +141,7 @@ def test_steps_per_epoch_counts_full_windows(tmp_path: Path) -> None:
     assert task.steps_per_epoch() == 4
 
 
-def test_train_step_loss_is_the_mean_nll_per_token(tmp_path: Path) -> None:
+def test_train_step_reports_the_mean_nll_and_backprops_its_sum_over_time(tmp_path: Path) -> None:
     task = _wordlm(tmp_path)
     torch.manual_seed(0)
     model = task.build_model(UNITS)
@@ -149,9 +149,14 @@ def test_train_step_loss_is_the_mean_nll_per_token(tmp_path: Path) -> None:
     inputs, targets = task.train_data[:4], task.train_data[1:5]  # window 0, by hand
     logits, _ = model(inputs)
     log_probs = torch.log_softmax(logits.double(), dim=-1)
-    expected = -log_probs.gather(-1, targets.unsqueeze(-1)).mean()
-    torch.testing.assert_close(out.loss.double(), expected, rtol=1e-6, atol=1e-6)
+    nll = -log_probs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)  # (T, B)
+    torch.testing.assert_close(out.reported_loss.double(), nll.mean(), rtol=1e-6, atol=1e-6)
+    # Zaremba's scaling: summed over the 4 time steps, averaged over the batch
+    torch.testing.assert_close(out.loss.double(), nll.sum(0).mean(), rtol=1e-6, atol=1e-6)
     assert out.num_items == 12
+    task.cfg.sum_over_time = False
+    unscaled = task.train_step(model, 1)
+    torch.testing.assert_close(unscaled.loss, unscaled.reported_loss)
 
 
 def test_state_is_carried_between_windows_and_detached(tmp_path: Path) -> None:

@@ -153,6 +153,14 @@ def test_annealed_noise_scale_follows_the_schedule_and_reaches_the_units(compose
     for row in rows:
         expected = schedules.anneal_c(row["step"] - 1, c0=30.0, c_min=0.5, every=2)
         assert row["noise/c"] == pytest.approx(expected)
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(result.run_dir))
+    events.Reload()
+    logged = [(e.step, e.value) for e in events.Scalars("noise/c")]
+    assert [step for step, _ in logged] == list(range(1, 13))  # every step
+    for step, value in logged:
+        assert value == pytest.approx(schedules.anneal_c(step - 1, every=2))
     state = _state(result.run_dir)
     scales = [value for key, value in state.items() if key.endswith(".c")]
     assert scales and all(
@@ -176,3 +184,13 @@ def test_learning_rate_decays_per_epoch(compose_config, tmp_path):
     assert [row["step"] for row in rows] == [3, 6, 9, 12]
     assert [row["lr"] for row in rows] == [0.1, 0.1, 0.05, 0.025]
     assert result.summary["epochs"] == 4.0
+
+
+def test_training_stops_at_max_steps_or_max_epochs_whichever_comes_first(compose_config, tmp_path):
+    # 3000 examples / batch 1000 = 3 steps per epoch
+    by_epochs = compose_config(
+        "task.batch_size=1000", "trainer.max_steps=100", "trainer.max_epochs=2"
+    )
+    assert train(by_epochs, tmp_path / "a").summary["steps"] == 6
+    by_steps = compose_config("task.batch_size=1000", "trainer.max_steps=4", "trainer.max_epochs=2")
+    assert train(by_steps, tmp_path / "b").summary["steps"] == 4

@@ -23,8 +23,14 @@ UNITS = Units(gate=lambda n: nn.Sigmoid(), cell=lambda n: nn.Tanh())
 
 
 def _task(seed: int = 0, **overrides) -> UniqueCountTask:
-    params = {"train_size": 40, "valid_size": 30, "test_size": 20, "batch_size": 8,
-              "hidden_size": 11, "mlp_size": 7}
+    params = {
+        "train_size": 40,
+        "valid_size": 30,
+        "test_size": 20,
+        "batch_size": 8,
+        "hidden_size": 11,
+        "mlp_size": 7,
+    }
     params.update(overrides)
     return UniqueCountTask(UniqueCountConfig(**params), data_dir=".", seed=seed, device=CPU)
 
@@ -127,8 +133,9 @@ def test_curriculum_trains_on_prefixes_of_the_start_length():
 
 
 def test_curriculum_grows_only_past_the_threshold_and_stops_at_seq_len():
-    task = _task(curriculum=True, curriculum_start_len=20, curriculum_step=4,
-                 curriculum_threshold=0.8)
+    task = _task(
+        curriculum=True, curriculum_start_len=20, curriculum_step=4, curriculum_threshold=0.8
+    )
     task.on_evaluate({"curriculum_acc": 0.79}, step=10)
     assert task.current_len == 20
     task.on_evaluate({"curriculum_acc": 0.8}, step=20)
@@ -147,8 +154,13 @@ def test_curriculum_accuracy_is_measured_at_the_current_length():
 
 
 def test_curriculum_with_patience_grows_after_that_many_misses():
-    task = _task(curriculum=True, curriculum_start_len=6, curriculum_step=5,
-                 curriculum_patience=2, curriculum_threshold=0.9)
+    task = _task(
+        curriculum=True,
+        curriculum_start_len=6,
+        curriculum_step=5,
+        curriculum_patience=2,
+        curriculum_threshold=0.9,
+    )
     task.on_evaluate({"curriculum_acc": 0.5}, step=1)
     assert task.current_len == 6
     task.on_evaluate({"curriculum_acc": 0.5}, step=2)
@@ -158,8 +170,12 @@ def test_curriculum_with_patience_grows_after_that_many_misses():
 
 
 def test_curriculum_state_survives_a_round_trip():
-    params = {"curriculum": True, "curriculum_start_len": 6, "curriculum_step": 5,
-              "curriculum_patience": 3}
+    params = {
+        "curriculum": True,
+        "curriculum_start_len": 6,
+        "curriculum_step": 5,
+        "curriculum_patience": 3,
+    }
     task = _task(**params)
     task.on_evaluate({"curriculum_acc": 1.0}, step=1)
     task.on_evaluate({"curriculum_acc": 0.1}, step=2)
@@ -197,10 +213,21 @@ def test_curriculum_run_stopped_and_resumed_matches_a_straight_run(compose_confi
     from noisyexp.train import train
 
     overrides = [
-        "task=unique_count", "act=noisy_tanh", "trainer.max_steps=12", "trainer.max_epochs=null",
-        "trainer.eval_every=4", "trainer.log_every=2", "task.train_size=64", "task.valid_size=16",
-        "task.test_size=16", "task.batch_size=8", "task.hidden_size=11", "task.mlp_size=7",
-        "task.curriculum=true", "task.curriculum_start_len=4", "task.curriculum_step=5",
+        "task=unique_count",
+        "act=noisy_tanh",
+        "trainer.max_steps=12",
+        "trainer.max_epochs=null",
+        "trainer.eval_every=4",
+        "trainer.log_every=2",
+        "task.train_size=64",
+        "task.valid_size=16",
+        "task.test_size=16",
+        "task.batch_size=8",
+        "task.hidden_size=11",
+        "task.mlp_size=7",
+        "task.curriculum=true",
+        "task.curriculum_start_len=4",
+        "task.curriculum_step=5",
         "task.curriculum_patience=1",
     ]
     straight = train(compose_config(*overrides), tmp_path / "straight").summary
