@@ -77,9 +77,7 @@ def content_weights(
     return torch.softmax(beta * similarity, dim=-1)
 
 
-def interpolate(
-    content: torch.Tensor, previous: torch.Tensor, gate: torch.Tensor
-) -> torch.Tensor:
+def interpolate(content: torch.Tensor, previous: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
     """Blend the content weighting with the previous step's weighting.
 
     ``gate`` = 1 keeps only the content weighting, 0 keeps only the previous one, so a head can

@@ -64,8 +64,16 @@ _CONTROLLERS = ("feedforward", "lstm")
 
 def _check_common(cfg: Any) -> None:
     """Validation shared by both configs (model and batch fields)."""
-    for key in ("num_bits", "batch_size", "eval_size", "steps_per_epoch", "controller_size",
-                "memory_size", "memory_width", "num_read_heads"):
+    for key in (
+        "num_bits",
+        "batch_size",
+        "eval_size",
+        "steps_per_epoch",
+        "controller_size",
+        "memory_size",
+        "memory_width",
+        "num_read_heads",
+    ):
         value = getattr(cfg, key)
         if value < 1:
             raise ConfigError(f"task.{key} must be >= 1, got {value}")
@@ -205,9 +213,9 @@ def make_recall_batch(
         inputs[index * block + 1 : (index + 1) * block, :, :num_bits] = items[index]
     query_start = num_items * block
     inputs[query_start, :, num_bits + 1] = 1.0  # query delimiter
-    inputs[query_start + 1 : query_start + 1 + item_len, :, :num_bits] = (
-        items[query, :, batch].transpose(0, 1)  # (item_len, B, num_bits)
-    )
+    inputs[query_start + 1 : query_start + 1 + item_len, :, :num_bits] = items[
+        query, :, batch
+    ].transpose(0, 1)  # (item_len, B, num_bits)
     inputs[query_start + 1 + item_len, :, num_bits + 1] = 1.0
     targets = items[query + 1, :, batch].transpose(0, 1)  # (item_len, B, num_bits)
     return inputs, targets
@@ -287,17 +295,25 @@ class _NTMTask(Task):
             name=self.cfg.name,
             checksum=f"generated:{digest.hexdigest()[:16]}",
             sizes={split: self.cfg.eval_size * len(sets) for split, sets in self.eval_sets.items()},
-            extra={"train_lengths": [low, high], "eval_lengths": self._eval_lengths(),
-                   "data_seed": self.cfg.data_seed},
+            extra={
+                "train_lengths": [low, high],
+                "eval_lengths": self._eval_lengths(),
+                "data_seed": self.cfg.data_seed,
+            },
         )
 
     def build_model(self, units: Units) -> nn.Module:
         cfg = self.cfg
         return NTM(
-            self.input_size, self.output_size,
-            gate_unit=units.gate, cell_unit=units.cell, controller=cfg.controller,
-            controller_size=cfg.controller_size, memory_size=cfg.memory_size,
-            memory_width=cfg.memory_width, num_read_heads=cfg.num_read_heads,
+            self.input_size,
+            self.output_size,
+            gate_unit=units.gate,
+            cell_unit=units.cell,
+            controller=cfg.controller,
+            controller_size=cfg.controller_size,
+            memory_size=cfg.memory_size,
+            memory_width=cfg.memory_width,
+            num_read_heads=cfg.num_read_heads,
         )
 
     def steps_per_epoch(self) -> int:
@@ -345,7 +361,12 @@ class CopyTask(_NTMTask):
     """Copy a sequence of random bit vectors after a delimiter (Graves §4.1)."""
 
     def __init__(
-        self, cfg: CopyConfig, *, data_dir: Path, seed: int, device: torch.device,
+        self,
+        cfg: CopyConfig,
+        *,
+        data_dir: Path,
+        seed: int,
+        device: torch.device,
         download: bool = True,
     ) -> None:
         self.input_size = cfg.num_bits + 1
@@ -368,7 +389,12 @@ class AssocRecallTask(_NTMTask):
     """Return the item that followed a queried item (Graves §4.3); lengths count items."""
 
     def __init__(
-        self, cfg: AssocRecallConfig, *, data_dir: Path, seed: int, device: torch.device,
+        self,
+        cfg: AssocRecallConfig,
+        *,
+        data_dir: Path,
+        seed: int,
+        device: torch.device,
         download: bool = True,
     ) -> None:
         self.input_size = cfg.num_bits + 2

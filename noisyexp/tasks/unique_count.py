@@ -91,9 +91,18 @@ class UniqueCountConfig:
     curriculum_patience: int = 0
 
     def __post_init__(self) -> None:
-        for key in ("seq_len", "train_size", "valid_size", "test_size", "batch_size",
-                    "hidden_size", "mlp_size", "num_layers", "curriculum_start_len",
-                    "curriculum_step"):
+        for key in (
+            "seq_len",
+            "train_size",
+            "valid_size",
+            "test_size",
+            "batch_size",
+            "hidden_size",
+            "mlp_size",
+            "num_layers",
+            "curriculum_start_len",
+            "curriculum_step",
+        ):
             value = getattr(self, key)
             if value < 1:
                 raise ConfigError(f"task.{key} must be >= 1, got {value}")
@@ -181,15 +190,23 @@ class UniqueCountTask(Task):
             name="unique_count",
             checksum=f"generated:{digest.hexdigest()[:16]}",
             sizes={split: int(tokens.shape[1]) for split, tokens in self.splits.items()},
-            extra={"seq_len": self.cfg.seq_len, "num_values": self.cfg.num_values,
-                   "data_seed": self.cfg.data_seed},
+            extra={
+                "seq_len": self.cfg.seq_len,
+                "num_values": self.cfg.num_values,
+                "data_seed": self.cfg.data_seed,
+            },
         )
 
     def build_model(self, units: Units) -> nn.Module:
         cfg = self.cfg
         return UniqueCounter(
-            cfg.num_values, cfg.hidden_size, cfg.mlp_size, self.num_classes,
-            gate_unit=units.gate, cell_unit=units.cell, num_layers=cfg.num_layers,
+            cfg.num_values,
+            cfg.hidden_size,
+            cfg.mlp_size,
+            self.num_classes,
+            gate_unit=units.gate,
+            cell_unit=units.cell,
+            num_layers=cfg.num_layers,
         )
 
     def steps_per_epoch(self) -> int:
@@ -241,7 +258,8 @@ class UniqueCountTask(Task):
         if self.cfg.curriculum:
             metrics["curriculum_len"] = float(self.current_len)
             metrics["curriculum_acc"] = (
-                accuracy if self.current_len == self.cfg.seq_len
+                accuracy
+                if self.current_len == self.cfg.seq_len
                 else self._score(model, tokens[: self.current_len])[1]
             )
         model.train(was_training)
