@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -150,7 +151,7 @@ def _train(args: list[str]) -> int:
         _run_job
     )
     saved_argv, saved_stderr = sys.argv, sys.stderr
-    sys.argv = ["noisyexp-train", *args]
+    sys.argv = ["noisyexp", *args]  # Hydra names the completion script after argv[0]
     sys.stderr = _QuietHydraErrors(sys.stderr)
     try:
         entry()
@@ -195,6 +196,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(USAGE, end="")
         return 0 if args else EXIT_USAGE
     command, rest = args[0], args[1:]
+    if command == "-sc":  # Hydra's shell completion calls back `noisyexp -sc query=bash`
+        command, rest = "train", args
+        line = os.environ.get("COMP_LINE", "")
+        os.environ["COMP_LINE"] = re.sub(r"^(\s*\S+)\s+train\b", r"\1", line)
     if command not in COMMANDS:
         print(
             f"noisyexp: error: unknown command {command!r} (try: noisyexp --help)", file=sys.stderr
@@ -207,6 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return COMMANDS[command](rest)
+    except SystemExit as done:  # Hydra exits by itself after --help, --info, -sc
+        return done.code if isinstance(done.code, int) else int(done.code is not None)
     except KeyboardInterrupt:
         print("noisyexp: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -142,3 +142,15 @@ def test_multirun_with_the_joblib_launcher_gives_each_job_its_own_directory(resu
     assert len({p.parent for p in _summaries(results)}) == 2
     assert sorted(s["config"]["act"]["c"] for s in summaries) == [0.1, 0.5]
     assert all("act.c=0.1" in s["overrides"] or "act.c=0.5" in s["overrides"] for s in summaries)
+
+
+def test_train_help_is_hydras_with_our_name(capsys):
+    assert main(["train", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "noisyexp train" in out and "act: " in out and "noisy_tanh" in out
+
+
+def test_shell_completion_completes_after_the_subcommand(capsys, monkeypatch):
+    monkeypatch.setenv("COMP_LINE", "noisyexp train act=noisy")
+    assert main(["-sc", "query=bash"]) == 0
+    assert capsys.readouterr().out.split() == ["act=noisy_tanh", "act=noisy_tanh_half"]
