@@ -558,6 +558,9 @@ class NoisyOutput(NoisyUnit):
         learn_p: False = "NAN with p fixed": p is a buffer drawn U(−1, 1), not a Parameter.
         test_mean: E[ε] at test time for half-normal noise; None = √(2/π) for normal noise and
             1/√2 for Laplace. Pass 0.797 to match the authors' code.
+        clip_output: clamp the output to h's range ([−1, 1] or [0, 1]), as the authors' first
+            code did. Off by default (the paper and their later code do not clip); useful with a
+            large c (annealing from 30), where unclipped LSTM gates can make the cell overflow.
     """
 
     def __init__(
@@ -570,6 +573,7 @@ class NoisyOutput(NoisyUnit):
         noise: str = "normal",
         learn_p: bool = True,
         test_mean: float | None = None,
+        clip_output: bool = False,
     ) -> None:
         defaults = _OUTPUT_DEFAULTS.get(kind, {})
         super().__init__(num_units, kind, defaults.get("c", 0.0) if c is None else c, noise)
@@ -579,6 +583,7 @@ class NoisyOutput(NoisyUnit):
             test_mean = HALF_NORMAL_MEAN if noise == "normal" else LAPLACE_ABS_MEAN
         self.test_mean = float(test_mean)
         self.learn_p = bool(learn_p)
+        self.clip_output = bool(clip_output)
         if learn_p:
             self.p = nn.Parameter(_init_p(num_units))
         else:
@@ -596,12 +601,16 @@ class NoisyOutput(NoisyUnit):
         p = self.p
         if p.dtype != x.dtype or p.device != x.device:
             p = p.to(dtype=x.dtype, device=x.device)
-        return _noisy_output(x, eps, p, self.alpha, self.kind, self.c)
+        out = _noisy_output(x, eps, p, self.alpha, self.kind, self.c)
+        if self.clip_output:
+            low, high = (-1.0, 1.0) if self.kind == "tanh" else (0.0, 1.0)
+            out = out.clamp(low, high)
+        return out
 
     def extra_repr(self) -> str:
         return (
             f"{super().extra_repr()}, alpha={self.alpha}, half_normal={self.half_normal}, "
-            f"noise={self.noise!r}, learn_p={self.learn_p}"
+            f"noise={self.noise!r}, learn_p={self.learn_p}, clip_output={self.clip_output}"
         )
 
 

@@ -78,6 +78,7 @@ class UnitConfig:
     c: float | None = None
     softplus: bool = False  # NANIL: the authors' softplus(p|Δ|/|ξ|) σ instead of Eq 9
     test_mean: float | None = None  # NAH: E|ξ| at test time (None = exact sqrt(2/pi))
+    clip: bool = False  # NAN/NAH: clamp the output to h's range (the authors' first code)
 
     def __post_init__(self) -> None:
         _check_choice("act unit type", self.type, UNIT_TYPES)
@@ -88,7 +89,8 @@ class UnitConfig:
 class ActConfig:
     """Which units a model is built from: ``gate`` (sigmoid-like) and ``cell`` (tanh-like).
 
-    ``c`` and ``alpha``, when set, override both units (``act.c=0.5`` sweeps the noise scale).
+    ``c``, ``alpha`` and ``clip``, when set, override both units (``act.c=0.5`` sweeps the
+    noise scale).
     """
 
     name: str = MISSING
@@ -96,6 +98,7 @@ class ActConfig:
     cell: UnitConfig = field(default_factory=lambda: UnitConfig(type="tanh"))
     c: float | None = None
     alpha: float | None = None
+    clip: bool | None = None
 
     def __post_init__(self) -> None:
         _check_non_negative("act.c", self.c)

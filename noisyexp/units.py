@@ -31,6 +31,9 @@ def unit_params(unit: UnitConfig, act: ActConfig) -> dict[str, object]:
         params["softplus"] = True
     if unit.type == "nah" and unit.test_mean is not None:
         params["test_mean"] = unit.test_mean
+    clip = act.clip if act.clip is not None else unit.clip
+    if clip and unit.type in _ALPHA_TYPES:  # the output-noise units
+        params["clip_output"] = True
     return params
 
 

@@ -741,3 +741,22 @@ def test_all_names_exist_and_are_unique():
     assert len(act.__all__) == len(set(act.__all__))
     for name in act.__all__:
         assert hasattr(act, name), name
+
+
+@pytest.mark.parametrize("kind,low,high", [("tanh", -1.0, 1.0), ("sigmoid", 0.0, 1.0)])
+def test_clip_output_keeps_a_huge_noise_inside_the_hard_range(kind, low, high):
+    torch.manual_seed(0)
+    x = torch.linspace(-8.0, 8.0, 33).repeat(4, 1)  # (4, 33)
+    clipped = act.NoisyOutput(33, kind, c=30.0, clip_output=True)
+    free = act.NoisyOutput(33, kind, c=30.0)
+    free.load_state_dict(clipped.state_dict())
+    generator = torch.Generator().manual_seed(3)
+    clipped.generator = generator
+    out = clipped(x)
+    assert out.min() >= low and out.max() <= high
+    generator.manual_seed(3)
+    free.generator = generator
+    unclipped = free(x)
+    assert unclipped.min() < low or unclipped.max() > high  # the clip did something
+    torch.testing.assert_close(out, unclipped.clamp(low, high), rtol=0, atol=0)
+
