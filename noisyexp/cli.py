@@ -160,30 +160,29 @@ def _train(args: list[str]) -> int:
     return 0
 
 
+def _report(args: list[str], *, command: str, description: str, build: Any) -> int:
+    """``noisyexp tables|figures [--results DIR] [--out DIR]``: build outputs, list the files."""
+    parser = argparse.ArgumentParser(prog=f"noisyexp {command}", description=description)
+    parser.add_argument("--results", type=Path, default=Path("results"), help="runs to read")
+    parser.add_argument("--out", type=Path, default=None, help=f"default: <results>/{command}")
+    options = parser.parse_args(args)
+    for path in build(options.results, options.out or options.results / command):
+        print(path)
+    return 0
+
+
 def _tables(args: list[str]) -> int:
     from noisyexp import tables
 
-    parser = argparse.ArgumentParser(prog="noisyexp tables", description="Build the paper tables.")
-    parser.add_argument("--results", type=Path, default=Path("results"), help="runs to read")
-    parser.add_argument("--out", type=Path, default=None, help="default: <results>/tables")
-    options = parser.parse_args(args)
-    written = tables.main(options.results, options.out or options.results / "tables")
-    for path in written:
-        print(path)
-    return 0
+    return _report(
+        args, command="tables", description="Build the paper's tables.", build=tables.main
+    )
 
 
 def _figures(args: list[str]) -> int:
     from noisyexp import figures
 
-    parser = argparse.ArgumentParser(prog="noisyexp figures", description="Plot learning curves.")
-    parser.add_argument("--results", type=Path, default=Path("results"), help="runs to read")
-    parser.add_argument("--out", type=Path, default=None, help="default: <results>/figures")
-    options = parser.parse_args(args)
-    written = figures.main(options.results, options.out or options.results / "figures")
-    for path in written:
-        print(path)
-    return 0
+    return _report(args, command="figures", description="Plot learning curves.", build=figures.main)
 
 
 COMMANDS = {"train": _train, "tables": _tables, "figures": _figures}

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import torch
 
+from noisyexp.rng import seeded_generator
+
 __all__ = ["epoch_permutation", "step_batch_indices"]
-
-_EPOCH_STRIDE = 1_000_003  # a prime, so (seed, epoch) pairs do not collide for sane values
-
 
 def epoch_permutation(num_items: int, seed: int, epoch: int) -> torch.Tensor:
     """The shuffled order of ``num_items`` examples for ``epoch``; the same for the same inputs."""
-    generator = torch.Generator().manual_seed(seed * _EPOCH_STRIDE + epoch)
-    return torch.randperm(num_items, generator=generator)
+    return torch.randperm(num_items, generator=seeded_generator(seed, epoch))
 
 
 def step_batch_indices(num_items: int, batch_size: int, seed: int, step: int) -> torch.Tensor:

@@ -37,22 +37,6 @@ LSTMState = tuple[torch.Tensor, torch.Tensor]
 """(h, c), each of shape (num_layers, B, hidden_size)."""
 
 
-def is_reference_unit(module: nn.Module, kind: str) -> bool:
-    """Whether ``module`` is the plain, noise-free logistic sigmoid (``kind='sigmoid'``) or tanh.
-
-    Only exact classes count (a subclass may change the function), so a fused kernel computing
-    the textbook function is a safe substitute.
-    """
-    names = {"sigmoid": "Sigmoid", "tanh": "Tanh"}
-    if type(module) is getattr(nn, names[kind]):
-        return True
-    try:  # the activation library may not be importable in a stripped-down install
-        from noisyexp import activations
-    except ImportError:  # pragma: no cover
-        return False
-    return type(module) is getattr(activations, names[kind], None)
-
-
 def lstm_weights(module: nn.Module) -> dict[str, torch.Tensor]:
     """The ``weight_*``/``bias_*`` entries of an LSTM's state dict (drop the unit modules' keys).
 
@@ -63,31 +47,6 @@ def lstm_weights(module: nn.Module) -> dict[str, torch.Tensor]:
         for key, value in module.state_dict().items()
         if key.startswith(("weight_ih_l", "weight_hh_l", "bias_ih_l", "bias_hh_l"))
     }
-
-
-class RecurrentWeightGrad(torch.autograd.Function):
-    """Zeros whose backward turns the gradients of all T steps into one recurrent-weight gradient.
-
-    In a time loop ``h @ W.t()`` makes autograd compute ``dW`` with T small matmuls. Instead the
-    loop multiplies by ``W.detach()`` (only ``dh`` flows back per step) and adds slice t of this
-    function's (T, B, R) zero output to the pre-activations. Its incoming gradient is then each
-    step's pre-activation gradient G, and the backward computes ``dW = Gᵀ H`` in one matmul, with
-    H = the (T, B, H) states the loop multiplied (appended to ``inputs`` as it runs).
-    """
-
-    @staticmethod
-    def forward(
-        ctx: Any, weight: torch.Tensor, inputs: list[torch.Tensor], shape: tuple[int, ...]
-    ) -> torch.Tensor:
-        ctx.inputs = inputs
-        ctx.weight_dtype = weight.dtype
-        return weight.new_zeros(shape)
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
-        states = torch.stack(ctx.inputs).to(grad.dtype)  # (T, B, H)
-        grad_weight = grad.reshape(-1, grad.size(-1)).t() @ states.reshape(-1, states.size(-1))
-        return grad_weight.to(ctx.weight_dtype), None, None
 
 
 class _LSTMUnits(nn.Module):
@@ -124,62 +83,9 @@ class LSTM(nn.Module):
             ``True`` with other units raises ValueError.
     """
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        *,
-        gate_unit: UnitFactory,
-        cell_unit: UnitFactory,
-        dropout: float = 0.0,
-        fused: bool | None = None,
-    ) -> None:
-        super().__init__()
-        if num_layers < 1:
-            raise ValueError(f"num_layers must be >= 1, got {num_layers}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        self.input_size = input_size
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.dropout = dropout
-        for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else hidden_size
-            self.register_parameter(
-                f"weight_ih_l{layer}", nn.Parameter(torch.empty(4 * hidden_size, layer_input))
-            )
-            self.register_parameter(
-                f"weight_hh_l{layer}", nn.Parameter(torch.empty(4 * hidden_size, hidden_size))
-            )
-            self.register_parameter(f"bias_ih_l{layer}", nn.Parameter(torch.empty(4 * hidden_size)))
-            self.register_parameter(f"bias_hh_l{layer}", nn.Parameter(torch.empty(4 * hidden_size)))
-        self.units = nn.ModuleList(
-            _LSTMUnits(hidden_size, gate_unit, cell_unit) for _ in range(num_layers)
-        )
-        reference = all(
-            is_reference_unit(unit.gate, "sigmoid")
-            and is_reference_unit(unit.candidate, "tanh")
-            and is_reference_unit(unit.cell_output, "tanh")
-            for unit in self.units
-        )
-        if fused and not reference:
-            raise ValueError("fused=True needs plain sigmoid/tanh units; use fused=None or False")
-        self.fused = reference if fused is None else fused
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """U(±1/sqrt(hidden_size)) for every weight and bias, as nn.LSTM."""
-        bound = self.hidden_size**-0.5
-        for name, weight in self.named_parameters(recurse=False):
-            assert name.startswith(("weight_", "bias_")), name
-            nn.init.uniform_(weight, -bound, bound)
-
-    def _layer_weights(self, layer: int) -> list[torch.Tensor]:
-        return [
-            getattr(self, f"{kind}_l{layer}")
-            for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-        ]
+    _num_gates = 4
+    _units_class = _LSTMUnits
+    _reference_kinds = (("gate", "sigmoid"), ("candidate", "tanh"), ("cell_output", "tanh"))
 
     def forward(
         self, x: torch.Tensor, state: LSTMState | None = None

@@ -37,6 +37,7 @@ from torch import nn
 
 from noisyexp.errors import ConfigError
 from noisyexp.models.counter import UniqueCounter
+from noisyexp.rng import seeded_generator
 from noisyexp.tasks.base import DatasetInfo, StepOutput, Task, Units
 
 __all__ = [
@@ -140,18 +141,6 @@ def generate_sequences(
     return torch.randint(num_values, (seq_len, num_sequences), generator=generator)
 
 
-def _derived_seed(*parts: int) -> int:
-    """A well-mixed 63-bit seed from integers, so (seed, step) streams never overlap."""
-    digest = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") >> 1
-
-
-def _generator(*parts: int) -> torch.Generator:
-    generator = torch.Generator()
-    generator.manual_seed(_derived_seed(*parts))
-    return generator
-
-
 class UniqueCountTask(Task):
     """Unique-integer counting; see the module docstring for data and curriculum."""
 
@@ -174,7 +163,7 @@ class UniqueCountTask(Task):
             (("train", cfg.train_size), ("valid", cfg.valid_size), ("test", cfg.test_size))
         ):
             tokens = generate_sequences(
-                size, cfg.seq_len, cfg.num_values, _generator(cfg.data_seed, stream)
+                size, cfg.seq_len, cfg.num_values, seeded_generator(cfg.data_seed, stream)
             )
             self.splits[split] = tokens.to(device)
         self.current_len = cfg.curriculum_start_len if cfg.curriculum else cfg.seq_len
@@ -216,7 +205,7 @@ class UniqueCountTask(Task):
         """Indices of the training sequences of ``step``: epoch-wise shuffles from (seed, epoch)."""
         epoch, position = divmod(step, self.steps_per_epoch())
         if epoch != self._order_epoch:
-            generator = _generator(self.seed, epoch)
+            generator = seeded_generator(self.seed, epoch)
             self._order = torch.randperm(self.cfg.train_size, generator=generator)
             self._order_epoch = epoch
         start = position * self.cfg.batch_size
