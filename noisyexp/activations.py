@@ -450,49 +450,47 @@ class Unit(nn.Module):
         return f"num_units={self.num_units}, kind={self.kind!r}"
 
 
-class Sigmoid(Unit):
+class _FixedUnit(Unit):
+    """Base of the noise-free units: ``Cls(num_units=None)`` applying ``_function`` elementwise."""
+
+    _kind: str  # the Unit kind, set by subclasses
+    _function: Callable[[torch.Tensor], torch.Tensor]  # a staticmethod, set by subclasses
+
+    def __init__(self, num_units: int | None = None) -> None:
+        super().__init__(num_units, self._kind)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._observe(x)
+        return self._function(x)
+
+
+class Sigmoid(_FixedUnit):
     """Reference logistic sigmoid. Saturation threshold |x| ≥ 2 like the hard sigmoid: there
     sigmoid' is 42% of its peak, the same ratio as tanh' at |x| = 1."""
 
-    def __init__(self, num_units: int | None = None) -> None:
-        super().__init__(num_units, "sigmoid")
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._observe(x)
-        return torch.sigmoid(x)
+    _kind = "sigmoid"
+    _function = staticmethod(torch.sigmoid)
 
 
-class Tanh(Unit):
+class Tanh(_FixedUnit):
     """Reference tanh (the paper's baseline cell unit); saturation threshold |x| ≥ 1."""
 
-    def __init__(self, num_units: int | None = None) -> None:
-        super().__init__(num_units, "tanh")
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._observe(x)
-        return torch.tanh(x)
+    _kind = "tanh"
+    _function = staticmethod(torch.tanh)
 
 
-class HardSigmoid(Unit):
+class HardSigmoid(_FixedUnit):
     """Eq 3 with slope 0.25."""
 
-    def __init__(self, num_units: int | None = None) -> None:
-        super().__init__(num_units, "sigmoid")
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._observe(x)
-        return hard_sigmoid(x)
+    _kind = "sigmoid"
+    _function = staticmethod(hard_sigmoid)
 
 
-class HardTanh(Unit):
+class HardTanh(_FixedUnit):
     """Eq 4."""
 
-    def __init__(self, num_units: int | None = None) -> None:
-        super().__init__(num_units, "tanh")
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._observe(x)
-        return hard_tanh(x)
+    _kind = "tanh"
+    _function = staticmethod(hard_tanh)
 
 
 class NoisyUnit(Unit):

@@ -201,7 +201,6 @@ class _Run:
         self.noise_generator = torch.Generator(device=self.device)
         self.noise_generator.manual_seed(cfg.seed + _NOISE_SEED_OFFSET)
         activations.set_noise_generator(self.model, self.noise_generator)
-        activations.track_saturation(self.model, cfg.trainer.track_saturation)
         self.optimizer = _make_optimizer(cfg.optim, self.model)
         self.steps_per_epoch = self.task.steps_per_epoch()
         trainer = cfg.trainer
@@ -324,10 +323,15 @@ def _loop(run: _Run, loggers: list[Any], bar: tqdm, stop: _StopRequest) -> None:
     eval_every = cfg.eval_every or run.steps_per_epoch
     ckpt_every = cfg.ckpt_every or eval_every
     last_log = last_line = time.monotonic()
+    tracking = None  # units record saturation only in the steps that will be logged
     while run.step < run.max_steps:
         if stop.requested:
             raise KeyboardInterrupt
         step = run.step
+        track = cfg.track_saturation and (step + 1) % cfg.log_every == 0
+        if track != tracking:
+            activations.track_saturation(run.model, track)
+            tracking = track
         lr, scheduled_c = run.apply_schedules(step)
         loss = run.train_step(step)
         run.step = step + 1

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from noisyexp.models.lstm import RecurrentWeightGrad, is_reference_unit
+from noisyexp.models.recurrent import RecurrentWeightGrad, _RecurrentLayer
 from noisyexp.tasks.base import UnitFactory
 
 __all__ = ["GRU"]
@@ -33,73 +33,18 @@ class _GRUUnits(nn.Module):
         self.candidate = cell_unit(hidden_size)
 
 
-class GRU(nn.Module):
+class GRU(_RecurrentLayer):
     """Drop-in ``nn.GRU`` (time-major, unidirectional, with biases) with pluggable units.
 
-    Args:
-        input_size: features of x.
-        hidden_size: features of h.
-        num_layers: stacked layers.
-        gate_unit: builds a sigmoid-like unit for ``n`` features.
-        cell_unit: builds a tanh-like unit for ``n`` features.
-        dropout: dropout on the output of every layer but the last (training only), as nn.GRU.
-        fused: use nn.GRU's kernel. ``None`` = when both units are plain reference ones;
-            ``True`` with other units raises ValueError.
+    Args (see :class:`~noisyexp.models.recurrent._RecurrentLayer`): ``input_size``,
+    ``hidden_size`` (features of h), ``num_layers``, keyword-only ``gate_unit`` (sigmoid-like, for
+    r and z), ``cell_unit`` (tanh-like, for n), ``dropout`` and ``fused`` (use nn.GRU's kernel;
+    ``None`` = when both units are plain reference ones).
     """
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        *,
-        gate_unit: UnitFactory,
-        cell_unit: UnitFactory,
-        dropout: float = 0.0,
-        fused: bool | None = None,
-    ) -> None:
-        super().__init__()
-        if num_layers < 1:
-            raise ValueError(f"num_layers must be >= 1, got {num_layers}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        self.input_size = input_size
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.dropout = dropout
-        for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else hidden_size
-            self.register_parameter(
-                f"weight_ih_l{layer}", nn.Parameter(torch.empty(3 * hidden_size, layer_input))
-            )
-            self.register_parameter(
-                f"weight_hh_l{layer}", nn.Parameter(torch.empty(3 * hidden_size, hidden_size))
-            )
-            self.register_parameter(f"bias_ih_l{layer}", nn.Parameter(torch.empty(3 * hidden_size)))
-            self.register_parameter(f"bias_hh_l{layer}", nn.Parameter(torch.empty(3 * hidden_size)))
-        self.units = nn.ModuleList(
-            _GRUUnits(hidden_size, gate_unit, cell_unit) for _ in range(num_layers)
-        )
-        reference = all(
-            is_reference_unit(unit.gate, "sigmoid") and is_reference_unit(unit.candidate, "tanh")
-            for unit in self.units
-        )
-        if fused and not reference:
-            raise ValueError("fused=True needs plain sigmoid/tanh units; use fused=None or False")
-        self.fused = reference if fused is None else fused
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """U(±1/sqrt(hidden_size)) for every weight and bias, as nn.GRU."""
-        bound = self.hidden_size**-0.5
-        for weight in self.parameters(recurse=False):
-            nn.init.uniform_(weight, -bound, bound)
-
-    def _layer_weights(self, layer: int) -> list[torch.Tensor]:
-        return [
-            getattr(self, f"{kind}_l{layer}")
-            for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-        ]
+    _num_gates = 3
+    _units_class = _GRUUnits
+    _reference_kinds = (("gate", "sigmoid"), ("candidate", "tanh"))
 
     def forward(
         self, x: torch.Tensor, state: torch.Tensor | None = None
@@ -114,24 +59,20 @@ class GRU(nn.Module):
             output (T, B, hidden_size) of the last layer, and the final h.
         """
         if state is None:
-            state = x.new_zeros(self.num_layers, x.size(1), self.hidden_size)
+            state = self._zero_state(x)
         if self.fused:
-            weights = [w for layer in range(self.num_layers) for w in self._layer_weights(layer)]
+            weights = self._flat_weights()
             # nn.GRU's functional kernel (args: bias, layers, dropout, train, bidirectional,
             # batch_first).
             return torch._VF.gru(
                 x, state, weights, True, self.num_layers, self.dropout, self.training, False, False
             )
-        h_last = []
-        output = x
-        for layer in range(self.num_layers):
-            if layer > 0 and self.dropout > 0:
-                output = F.dropout(output, self.dropout, self.training)
-            output = self._run_layer(layer, output, state[layer])
-            h_last.append(output[-1])
+        output, h_last = self._run_layers(x, [state[layer] for layer in range(self.num_layers)])
         return output, torch.stack(h_last)
 
-    def _run_layer(self, layer: int, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    def _run_layer(
+        self, layer: int, x: torch.Tensor, h: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         hidden = self.hidden_size
         units = self.units[layer]
         weight_ih, weight_hh, bias_ih, bias_hh = self._layer_weights(layer)
@@ -157,10 +98,5 @@ class GRU(nn.Module):
             candidate = units.candidate(torch.addcmul(x_n, reset, recurrent_n))
             h = torch.lerp(candidate, h, update)  # (1 - z) * n + z * h
             outputs.append(h)
-        return torch.stack(outputs)  # (T, B, H)
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
-            f"dropout={self.dropout}, fused={self.fused}"
-        )
+        output = torch.stack(outputs)  # (T, B, H)
+        return output, output[-1]

@@ -23,12 +23,11 @@ the loop (:class:`RecurrentWeightGrad`) rather than T small ones. With plain ref
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from noisyexp.models.recurrent import RecurrentWeightGrad, _RecurrentLayer, is_reference_unit
 from noisyexp.tasks.base import UnitFactory
 
 __all__ = ["LSTM", "LSTMState", "lstm_weights", "is_reference_unit", "RecurrentWeightGrad"]
@@ -69,18 +68,13 @@ def _ifog_order(hidden_size: int, device: torch.device) -> torch.Tensor:
     return blocks[[0, 1, 3, 2]].reshape(-1)
 
 
-class LSTM(nn.Module):
+class LSTM(_RecurrentLayer):
     """Drop-in ``nn.LSTM`` (time-major, unidirectional, with biases) with pluggable units.
 
-    Args:
-        input_size: features of x.
-        hidden_size: features of h and c.
-        num_layers: stacked layers.
-        gate_unit: builds a sigmoid-like unit for ``n`` features.
-        cell_unit: builds a tanh-like unit for ``n`` features.
-        dropout: dropout on the output of every layer but the last (training only), as nn.LSTM.
-        fused: use nn.LSTM's kernel. ``None`` = when both units are plain reference ones;
-            ``True`` with other units raises ValueError.
+    Args (see :class:`~noisyexp.models.recurrent._RecurrentLayer`): ``input_size``,
+    ``hidden_size`` (features of h and c), ``num_layers``, keyword-only ``gate_unit`` (sigmoid-like,
+    for i, f, o), ``cell_unit`` (tanh-like, for g and for c_t), ``dropout`` and ``fused`` (use
+    nn.LSTM's kernel; ``None`` = when all units are plain reference ones).
     """
 
     _num_gates = 4
@@ -100,22 +94,17 @@ class LSTM(nn.Module):
             output (T, B, hidden_size) of the last layer, and the final (h, c).
         """
         if state is None:
-            zeros = x.new_zeros(self.num_layers, x.size(1), self.hidden_size)
+            zeros = self._zero_state(x)
             state = (zeros, zeros)
         if self.fused:
             return self._forward_fused(x, state)
-        h_last, c_last = [], []
-        output = x
-        for layer in range(self.num_layers):
-            if layer > 0 and self.dropout > 0:
-                output = F.dropout(output, self.dropout, self.training)
-            output, (h, c) = self._run_layer(layer, output, state[0][layer], state[1][layer])
-            h_last.append(h)
-            c_last.append(c)
+        layer_states = [(state[0][layer], state[1][layer]) for layer in range(self.num_layers)]
+        output, finals = self._run_layers(x, layer_states)
+        h_last, c_last = zip(*finals, strict=True)
         return output, (torch.stack(h_last), torch.stack(c_last))
 
     def _forward_fused(self, x: torch.Tensor, state: LSTMState) -> tuple[torch.Tensor, LSTMState]:
-        weights = [w for layer in range(self.num_layers) for w in self._layer_weights(layer)]
+        weights = self._flat_weights()
         # The functional kernel behind nn.LSTM (args: bias, layers, dropout, train, bidirectional,
         # batch_first).
         output, h, c = torch._VF.lstm(
@@ -124,8 +113,9 @@ class LSTM(nn.Module):
         return output, (h, c)
 
     def _run_layer(
-        self, layer: int, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor
+        self, layer: int, x: torch.Tensor, state: LSTMState
     ) -> tuple[torch.Tensor, LSTMState]:
+        h, c = state
         hidden = self.hidden_size
         units = self.units[layer]
         weight_ih, weight_hh, bias_ih, bias_hh = self._layer_weights(layer)
@@ -155,9 +145,3 @@ class LSTM(nn.Module):
             h = output_gate * units.cell_output(c)
             outputs.append(h)
         return torch.stack(outputs), (h, c)  # (T, B, H)
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
-            f"dropout={self.dropout}, fused={self.fused}"
-        )

@@ -61,7 +61,7 @@ class RecurrentWeightGrad(torch.autograd.Function):
 
 
 class _RecurrentLayer(nn.Module):
-    """Drop-in ``nn.LSTM``/``nn.GRU`` (time-major, unidirectional, with biases) with pluggable units.
+    """Base of the drop-in ``nn.LSTM``/``nn.GRU`` (time-major, unidirectional, with biases).
 
     Args:
         input_size: features of x.

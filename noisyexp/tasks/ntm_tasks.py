@@ -249,13 +249,17 @@ class _NTMTask(Task):
 
     primary_metric = "nll"
     higher_is_better = False
-    #: (input width, output width) of the task's sequences, set by subclasses
+    #: delimiter channels after the ``num_bits`` data channels of the input, set by subclasses
+    delimiter_channels: int
+    #: (input width, output width) of the task's sequences
     input_size: int
     output_size: int
 
     def __init__(
         self, cfg: Any, *, data_dir: Path, seed: int, device: torch.device, download: bool = True
     ) -> None:
+        self.input_size = cfg.num_bits + self.delimiter_channels
+        self.output_size = cfg.num_bits
         super().__init__(cfg, data_dir=data_dir, seed=seed, device=device, download=download)
         self.eval_sets: dict[str, dict[int, tuple[torch.Tensor, torch.Tensor]]] = {}
         for stream, split in ((1, "valid"), (2, "test")):
@@ -358,20 +362,9 @@ class _NTMTask(Task):
 
 
 class CopyTask(_NTMTask):
-    """Copy a sequence of random bit vectors after a delimiter (Graves §4.1)."""
+    """Copy a sequence of random bit vectors after a delimiter (Graves §4.1); cfg: CopyConfig."""
 
-    def __init__(
-        self,
-        cfg: CopyConfig,
-        *,
-        data_dir: Path,
-        seed: int,
-        device: torch.device,
-        download: bool = True,
-    ) -> None:
-        self.input_size = cfg.num_bits + 1
-        self.output_size = cfg.num_bits
-        super().__init__(cfg, data_dir=data_dir, seed=seed, device=device, download=download)
+    delimiter_channels = 1
 
     def make_batch(
         self, batch_size: int, length: int, generator: torch.Generator
@@ -386,20 +379,12 @@ class CopyTask(_NTMTask):
 
 
 class AssocRecallTask(_NTMTask):
-    """Return the item that followed a queried item (Graves §4.3); lengths count items."""
+    """Return the item that followed a queried item (Graves §4.3); lengths count items.
 
-    def __init__(
-        self,
-        cfg: AssocRecallConfig,
-        *,
-        data_dir: Path,
-        seed: int,
-        device: torch.device,
-        download: bool = True,
-    ) -> None:
-        self.input_size = cfg.num_bits + 2
-        self.output_size = cfg.num_bits
-        super().__init__(cfg, data_dir=data_dir, seed=seed, device=device, download=download)
+    cfg: AssocRecallConfig.
+    """
+
+    delimiter_channels = 2  # item and query delimiters
 
     def make_batch(
         self, batch_size: int, length: int, generator: torch.Generator
