@@ -759,4 +759,3 @@ def test_clip_output_keeps_a_huge_noise_inside_the_hard_range(kind, low, high):
     unclipped = free(x)
     assert unclipped.min() < low or unclipped.max() > high  # the clip did something
     torch.testing.assert_close(out, unclipped.clamp(low, high), rtol=0, atol=0)
-

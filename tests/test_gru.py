@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from _recurrent_checks import TOL, assert_outputs_and_grads_close
 from torch import nn
 
 from noisyexp import activations
@@ -12,7 +13,6 @@ from noisyexp.models.gru import GRU
 from noisyexp.models.lstm import lstm_weights
 
 BATCH, TIME, INPUT, HIDDEN = 3, 5, 7, 11
-TOL = {"rtol": 1e-10, "atol": 1e-12}
 
 
 def _sigmoid(n: int) -> nn.Module:
@@ -52,10 +52,7 @@ def test_custom_gru_matches_nn_gru_with_weights_copied_from_custom() -> None:
     reference = nn.GRU(INPUT, HIDDEN, 2).double()
     reference.load_state_dict(lstm_weights(custom))  # strict: same names and shapes
     x, h0 = _inputs()
-    for got, expected in zip(
-        _outputs_and_grads(custom, x, h0), _outputs_and_grads(reference, x, h0), strict=True
-    ):
-        torch.testing.assert_close(got, expected, **TOL)
+    assert_outputs_and_grads_close(_outputs_and_grads, custom, reference, x, h0)
 
 
 def test_custom_gru_matches_nn_gru_with_weights_copied_from_nn_gru() -> None:
@@ -64,10 +61,7 @@ def test_custom_gru_matches_nn_gru_with_weights_copied_from_nn_gru() -> None:
     result = custom.load_state_dict(reference.state_dict(), strict=False)
     assert result.unexpected_keys == [] and result.missing_keys == []
     x, h0 = _inputs(1)
-    for got, expected in zip(
-        _outputs_and_grads(custom, x, h0), _outputs_and_grads(reference, x, h0), strict=True
-    ):
-        torch.testing.assert_close(got, expected, **TOL)
+    assert_outputs_and_grads_close(_outputs_and_grads, custom, reference, x, h0)
 
 
 def test_fused_and_loop_paths_agree() -> None:
@@ -77,10 +71,7 @@ def test_fused_and_loop_paths_agree() -> None:
     fused.load_state_dict(loop.state_dict())
     assert fused.fused and not loop.fused
     x, h0 = _inputs(2)
-    for got, expected in zip(
-        _outputs_and_grads(loop, x, h0), _outputs_and_grads(fused, x, h0), strict=True
-    ):
-        torch.testing.assert_close(got, expected, **TOL)
+    assert_outputs_and_grads_close(_outputs_and_grads, loop, fused, x, h0)
 
 
 def test_noisy_units_are_not_fused_and_fused_true_is_refused() -> None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 import torch
+from _recurrent_checks import TOL, assert_outputs_and_grads_close
 from torch import nn
 
 from noisyexp import activations
@@ -13,7 +14,6 @@ from noisyexp.models import lstm as lstm_module
 from noisyexp.models.lstm import LSTM, is_reference_unit, lstm_weights
 
 BATCH, TIME, INPUT, HIDDEN = 3, 5, 7, 11
-TOL = {"rtol": 1e-10, "atol": 1e-12}
 
 
 def _sigmoid(n: int) -> nn.Module:
@@ -65,10 +65,7 @@ def test_custom_lstm_matches_nn_lstm_with_weights_copied_from_custom() -> None:
     reference = nn.LSTM(INPUT, HIDDEN, 2).double()
     reference.load_state_dict(lstm_weights(custom))  # strict
     x, state = _inputs()
-    for got, expected in zip(
-        _outputs_and_grads(custom, x, state), _outputs_and_grads(reference, x, state), strict=True
-    ):
-        torch.testing.assert_close(got, expected, **TOL)
+    assert_outputs_and_grads_close(_outputs_and_grads, custom, reference, x, state)
 
 
 def test_custom_lstm_matches_nn_lstm_with_weights_copied_from_nn_lstm() -> None:
@@ -77,10 +74,7 @@ def test_custom_lstm_matches_nn_lstm_with_weights_copied_from_nn_lstm() -> None:
     result = custom.load_state_dict(reference.state_dict(), strict=False)
     assert result.unexpected_keys == [] and result.missing_keys == []
     x, state = _inputs(1)
-    for got, expected in zip(
-        _outputs_and_grads(custom, x, state), _outputs_and_grads(reference, x, state), strict=True
-    ):
-        torch.testing.assert_close(got, expected, **TOL)
+    assert_outputs_and_grads_close(_outputs_and_grads, custom, reference, x, state)
 
 
 def test_zero_state_is_the_default() -> None:
@@ -124,10 +118,7 @@ def test_fused_and_loop_paths_agree_in_training_mode() -> None:
     fused.load_state_dict(loop.state_dict())
     assert fused.fused and not loop.fused
     x, state = _inputs(2)
-    for got, expected in zip(
-        _outputs_and_grads(loop, x, state), _outputs_and_grads(fused, x, state), strict=True
-    ):
-        torch.testing.assert_close(got, expected, **TOL)
+    assert_outputs_and_grads_close(_outputs_and_grads, loop, fused, x, state)
 
 
 class _ScaledHardSigmoid(nn.Module):

@@ -8,6 +8,7 @@ from noisyexp.rng import seeded_generator
 
 __all__ = ["epoch_permutation", "step_batch_indices"]
 
+
 def epoch_permutation(num_items: int, seed: int, epoch: int) -> torch.Tensor:
     """The shuffled order of ``num_items`` examples for ``epoch``; the same for the same inputs."""
     return torch.randperm(num_items, generator=seeded_generator(seed, epoch))

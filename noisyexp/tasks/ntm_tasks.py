@@ -45,6 +45,7 @@ from torch import nn
 
 from noisyexp.errors import ConfigError
 from noisyexp.models.ntm import NTM
+from noisyexp.rng import seeded_generator
 from noisyexp.tasks.base import DatasetInfo, StepOutput, Task, Units
 
 __all__ = [
@@ -232,18 +233,6 @@ def sequence_bit_errors(logits: torch.Tensor, targets: torch.Tensor) -> torch.Te
     return ((logits > 0).float() != targets).float().sum(dim=(0, 2))
 
 
-def _derived_seed(*parts: int) -> int:
-    """A well-mixed 63-bit seed from integers, so (seed, step) streams never overlap."""
-    digest = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") >> 1
-
-
-def _generator(*parts: int) -> torch.Generator:
-    generator = torch.Generator()
-    generator.manual_seed(_derived_seed(*parts))
-    return generator
-
-
 class _NTMTask(Task):
     """Shared machinery: endless training batches, fixed eval sets, NLL and bit-error metrics."""
 
@@ -267,7 +256,7 @@ class _NTMTask(Task):
                 length: tuple(
                     tensor.to(device)
                     for tensor in self.make_batch(
-                        cfg.eval_size, length, _generator(cfg.data_seed, stream, length)
+                        cfg.eval_size, length, seeded_generator(cfg.data_seed, stream, length)
                     )
                 )
                 for length in self._eval_lengths()
@@ -325,7 +314,7 @@ class _NTMTask(Task):
 
     def train_batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The training batch of ``step``: a function of (seed, step) alone."""
-        generator = _generator(self.seed, step)
+        generator = seeded_generator(self.seed, step)
         low, high = self._train_length_range()
         length = int(torch.randint(low, high + 1, (1,), generator=generator))
         inputs, targets = self.make_batch(self.cfg.batch_size, length, generator)
