@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-all lint format bench tables figures paper smoke clean
+.PHONY: help install demo test test-all lint format bench tables figures smoke clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -45,8 +45,8 @@ format: $(STAMP)  ## ruff: fix what can be fixed and format
 	$(BIN)/ruff format noisyexp tests scripts
 
 bench: $(STAMP)  ## speed and memory of the units and of the LSTMs (prints numbers)
-	$(BIN)/python scripts/bench_activations.py
-	$(BIN)/python scripts/bench_lstm.py
+	$(BIN)/python scripts/bench_activations.py --threads 1
+	$(BIN)/python scripts/bench_lstm.py --threads 1
 
 smoke: $(STAMP)  ## two shrunk steps of every experiment preset
 	$(BIN)/python -m pytest -q tests/test_experiments.py -m ""
