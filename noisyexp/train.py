@@ -10,11 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import os
-import signal
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,16 +23,19 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from noisyexp import activations, schedules
 from noisyexp.checkpoint import load_checkpoint, save_checkpoint
-from noisyexp.config import NoiseConfig, OptimConfig, RunConfig
-from noisyexp.errors import CheckpointError, ConfigError, TrainingError
+from noisyexp.config import NoiseConfig, RunConfig
+from noisyexp.device import resolve_device, set_deterministic
+from noisyexp.errors import CheckpointError, TrainingError
+from noisyexp.optimizers import learning_rate, make_optimizer
 from noisyexp.rng import capture_rng_state, restore_rng_state, seed_everything
 from noisyexp.run_log import JsonlLogger, TensorBoardLogger
+from noisyexp.stopping import StopRequest
 from noisyexp.summary import SUMMARY_SCHEMA, environment, write_json_atomic
 from noisyexp.tasks import get_task
 from noisyexp.tasks.base import Task
 from noisyexp.units import build_units
 
-__all__ = ["RunInfo", "RunResult", "noise_scale", "resolve_device", "train"]
+__all__ = ["RunInfo", "RunResult", "noise_scale", "train"]
 
 log = logging.getLogger(__name__)
 
@@ -64,19 +63,6 @@ class RunResult:
     summary: dict[str, Any]
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` picks CUDA when available.
-
-    Raises:
-        ConfigError: ``cuda`` was asked for on a machine without it.
-    """
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("trainer.device=cuda but no CUDA device is available; use auto or cpu")
-    return torch.device(name)
-
-
 def noise_scale(noise: NoiseConfig, step: int) -> float | None:
     """The scheduled c at ``step``, or ``None`` for ``constant`` (units keep their own c)."""
     if noise.name == "constant":
@@ -90,72 +76,6 @@ def noise_scale(noise: NoiseConfig, step: int) -> float | None:
     return schedules.exponential_c(
         step, c0=noise.c0, decay=noise.rate, every=noise.every, c_min=noise.c_min
     )
-
-
-def _learning_rate(optim: OptimConfig, epoch: int) -> float:
-    return optim.lr * optim.lr_decay ** max(0, epoch + 1 - optim.lr_decay_start_epoch)
-
-
-def _make_optimizer(optim: OptimConfig, model: nn.Module) -> torch.optim.Optimizer:
-    params = list(model.parameters())
-    if optim.name == "sgd":
-        return torch.optim.SGD(
-            params, lr=optim.lr, momentum=optim.momentum, weight_decay=optim.weight_decay
-        )
-    if optim.name == "adam":
-        return torch.optim.Adam(
-            params,
-            lr=optim.lr,
-            betas=tuple(optim.betas),
-            eps=optim.eps,
-            weight_decay=optim.weight_decay,
-        )
-    return torch.optim.RMSprop(
-        params,
-        lr=optim.lr,
-        alpha=optim.rms_alpha,
-        eps=optim.eps,
-        momentum=optim.momentum,
-        weight_decay=optim.weight_decay,
-    )
-
-
-def _set_deterministic(enabled: bool) -> None:
-    if enabled:
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(enabled, warn_only=True)
-    torch.backends.cudnn.benchmark = not enabled
-
-
-class _StopRequest:
-    """Turns SIGINT/SIGTERM into a request that the loop honours between two steps.
-
-    Stopping only at a step boundary means the checkpoint saved on the way out is consistent,
-    so the resumed run is bit-identical. A second signal stops at once.
-    """
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: dict[int, Any] = {}
-
-    def _handle(self, signum: int, frame: object) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        log.warning("stopping after this step (signal %d); send it again to stop at once", signum)
-
-    @contextmanager
-    def installed(self) -> Iterator[_StopRequest]:
-        try:
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                self._previous[signum] = signal.signal(signum, self._handle)
-        except ValueError:  # not the main thread (e.g. a launcher's worker): leave signals alone
-            pass
-        try:
-            yield self
-        finally:
-            for signum, handler in self._previous.items():
-                signal.signal(signum, handler)
 
 
 def _structural_changes(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
@@ -184,7 +104,7 @@ class _Run:
         self.info = info
         self.config_data = dataclasses.asdict(cfg)
         self.device = resolve_device(cfg.trainer.device)
-        _set_deterministic(cfg.trainer.deterministic)
+        set_deterministic(cfg.trainer.deterministic)
         if cfg.trainer.num_threads is not None:
             torch.set_num_threads(cfg.trainer.num_threads)
         units = build_units(cfg.act)  # validates the act before any data is read
@@ -201,7 +121,7 @@ class _Run:
         self.noise_generator = torch.Generator(device=self.device)
         self.noise_generator.manual_seed(cfg.seed + _NOISE_SEED_OFFSET)
         activations.set_noise_generator(self.model, self.noise_generator)
-        self.optimizer = _make_optimizer(cfg.optim, self.model)
+        self.optimizer = make_optimizer(cfg.optim, self.model)
         self.steps_per_epoch = self.task.steps_per_epoch()
         trainer = cfg.trainer
         budgets = [trainer.max_steps, None]
@@ -262,7 +182,7 @@ class _Run:
         return step // self.steps_per_epoch
 
     def apply_schedules(self, step: int) -> tuple[float, float | None]:
-        lr = _learning_rate(self.cfg.optim, self.epoch(step))
+        lr = learning_rate(self.cfg.optim, self.epoch(step))
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         c = noise_scale(self.cfg.noise, step)
@@ -318,7 +238,7 @@ def _progress_enabled(setting: bool | None) -> bool | None:
     return None if setting is None else not setting
 
 
-def _loop(run: _Run, loggers: list[Any], bar: tqdm, stop: _StopRequest) -> None:
+def _loop(run: _Run, loggers: list[Any], bar: tqdm, stop: StopRequest) -> None:
     cfg = run.cfg.trainer
     eval_every = cfg.eval_every or run.steps_per_epoch
     ckpt_every = cfg.ckpt_every or eval_every
@@ -459,7 +379,7 @@ def train(cfg: RunConfig, run_dir: Path, info: RunInfo | None = None) -> RunResu
         disable=_progress_enabled(cfg.trainer.progress),
         dynamic_ncols=True,
     )
-    stop = _StopRequest()
+    stop = StopRequest()
     try:
         with stop.installed(), logging_redirect_tqdm():
             _loop(run, loggers, bar, stop)
