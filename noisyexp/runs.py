@@ -41,8 +41,20 @@ __all__ = [
 ]
 
 #: override keys (before ``=``) that never split a row; ``hydra.*`` and ``paths.*`` too
+#: overrides that change how a run executes, not what it computes: never a separate row
 IGNORED_OVERRIDES: frozenset[str] = frozenset(
-    {"seed", "experiment", "profile", "trainer.device", "trainer.log_every", "trainer.ckpt_every"}
+    {
+        "seed",
+        "experiment",
+        "profile",
+        "trainer.device",
+        "trainer.log_every",
+        "trainer.ckpt_every",
+        "trainer.num_threads",
+        "trainer.progress",
+        "trainer.track_saturation",
+        "debug",
+    }
 )
 _IGNORED_PREFIXES = ("hydra.", "hydra/", "paths.")
 

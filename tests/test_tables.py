@@ -142,9 +142,12 @@ def test_override_key_drops_seed_experiment_profile_and_hydra_keys() -> None:
             "+profile=cpu",
             "paths.results_dir=/x",
             "++optim.lr=2",
+            "trainer.num_threads=1",
+            "trainer.progress=False",
+            "trainer.max_steps=50",
         ]
     )
-    assert key == ("act.c=0.1", "optim.lr=2")
+    assert key == ("act.c=0.1", "optim.lr=2", "trainer.max_steps=50")
 
 
 def test_seeds_are_aggregated_with_mean_and_sample_std(tmp_path: Path) -> None:
