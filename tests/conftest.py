@@ -40,3 +40,20 @@ def compose_config(tmp_path: Path) -> Callable[..., RunConfig]:
 
     yield _compose
     GlobalHydra.instance().clear()
+
+
+@pytest.fixture
+def straight_and_resumed(compose_config, tmp_path: Path):
+    """``(straight, resumed) = straight_and_resumed(overrides, stop_step)``: two run summaries.
+
+    One run trains straight through; the other stops at ``stop_step`` and is resumed to the end.
+    """
+    from noisyexp.train import train
+
+    def _run(overrides: list[str], stop_step: int) -> tuple[dict, dict]:
+        straight = train(compose_config(*overrides), tmp_path / "straight").summary
+        train(compose_config(*overrides, f"trainer.max_steps={stop_step}"), tmp_path / "resumed")
+        resumed_cfg = compose_config(*overrides, f"resume={tmp_path / 'resumed'}")
+        return straight, train(resumed_cfg, tmp_path / "resumed").summary
+
+    return _run

@@ -211,9 +211,7 @@ def test_bad_config_names_the_key(config, overrides, key):
         config(**overrides)
 
 
-def test_copy_run_stopped_and_resumed_matches_a_straight_run(compose_config, tmp_path):
-    from noisyexp.train import train
-
+def test_copy_run_stopped_and_resumed_matches_a_straight_run(straight_and_resumed):
     overrides = [
         "task=copy",
         "act=noisy_tanh",
@@ -231,10 +229,6 @@ def test_copy_run_stopped_and_resumed_matches_a_straight_run(compose_config, tmp
         "task.memory_size=13",
         "task.memory_width=6",
     ]
-    straight = train(compose_config(*overrides), tmp_path / "straight").summary
-    train(compose_config(*overrides, "trainer.max_steps=3"), tmp_path / "resumed")
-    resumed = train(
-        compose_config(*overrides, f"resume={tmp_path / 'resumed'}"), tmp_path / "resumed"
-    ).summary
+    straight, resumed = straight_and_resumed(overrides, stop_step=3)
     assert resumed["final"] == straight["final"]
     assert resumed["test"] == straight["test"]

@@ -209,9 +209,7 @@ def test_bad_config_names_the_key(overrides, key):
         UniqueCountConfig(**overrides)
 
 
-def test_curriculum_run_stopped_and_resumed_matches_a_straight_run(compose_config, tmp_path):
-    from noisyexp.train import train
-
+def test_curriculum_run_stopped_and_resumed_matches_a_straight_run(straight_and_resumed):
     overrides = [
         "task=unique_count",
         "act=noisy_tanh",
@@ -230,11 +228,7 @@ def test_curriculum_run_stopped_and_resumed_matches_a_straight_run(compose_confi
         "task.curriculum_step=5",
         "task.curriculum_patience=1",
     ]
-    straight = train(compose_config(*overrides), tmp_path / "straight").summary
-    train(compose_config(*overrides, "trainer.max_steps=8"), tmp_path / "resumed")
-    resumed = train(
-        compose_config(*overrides, f"resume={tmp_path / 'resumed'}"), tmp_path / "resumed"
-    ).summary
+    straight, resumed = straight_and_resumed(overrides, stop_step=8)
     assert resumed["final"] == straight["final"]
     assert resumed["test"] == straight["test"]
     assert straight["final"]["valid/curriculum_len"] == 14.0  # 4 -> 9 -> 14 over two misses
