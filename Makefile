@@ -6,11 +6,13 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 PROFILE ?= cpu
 RESULTS ?= results
+DATA ?= data
+LAUNCHER ?= local
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-all lint format bench tables figures smoke clean
+.PHONY: help install demo test test-all lint format bench tables figures paper smoke clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -56,6 +58,10 @@ tables: $(STAMP)  ## build results/tables/ from every run summary under results/
 
 figures: $(STAMP)  ## plot learning curves into results/figures/
 	$(BIN)/noisyexp figures --results $(RESULTS)
+
+paper: $(STAMP)  ## every experiment of PROFILE=cpu|full over its seeds (DATA=dir), then tables, figures
+	$(BIN)/noisyexp paper --profile $(PROFILE) --results $(RESULTS) --data-dir $(DATA) \
+		--launcher $(LAUNCHER)
 
 clean:  ## remove caches (keeps .venv and results/)
 	rm -rf .pytest_cache .ruff_cache outputs multirun

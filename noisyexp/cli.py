@@ -10,6 +10,7 @@ shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import re
 import sys
@@ -20,8 +21,11 @@ from typing import Any
 __all__ = ["CONF_DIR", "main"]
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
+log = logging.getLogger("noisyexp")
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+#: ``resume=auto``: continue the run already in the job's directory, skip it if it finished
+AUTO_RESUME = "auto"
 
 USAGE = """\
 usage: noisyexp <command> [arguments]
@@ -32,6 +36,7 @@ commands:
   train     train one run, or a sweep with -m (Hydra overrides: task=ptb act=noisy_tanh ...)
   tables    build the paper's tables from results/**/summary.json
   figures   plot learning curves and learned unit shapes from results/
+  paper     run every experiment of a profile (cpu, full), then the tables and figures
 
 examples:
   noisyexp train                                  # the embedded default (no download)
@@ -40,6 +45,7 @@ examples:
   noisyexp train resume=results/runs/ptb/noisy_tanh/<run>   # continue a stopped run
   noisyexp train --help                           # config groups and options
   noisyexp tables                                 # -> results/tables/
+  noisyexp paper --profile cpu --data-dir DIR     # the paper, reduced budgets, then tables
 """
 
 
@@ -80,7 +86,7 @@ def _resume_arguments(args: list[str]) -> list[str]:
     from noisyexp.errors import CheckpointError
 
     resume = [a for a in args if a.startswith("resume=")]
-    if not resume:
+    if not resume or resume[-1] in (f"resume={AUTO_RESUME}", "resume=null"):
         return args
     if "-m" in args or "--multirun" in args:
         raise _UsageError("resume= continues one run; it cannot be combined with -m")
@@ -124,10 +130,17 @@ def _run_job(cfg: Any) -> dict[str, Any]:
     from omegaconf import OmegaConf
 
     from noisyexp.config import RunConfig
-    from noisyexp.train import RunInfo, train
+    from noisyexp.train import RunInfo, previous_status, train
 
     run_config: RunConfig = OmegaConf.to_object(cfg)  # runs every __post_init__ check
     hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    if run_config.resume == AUTO_RESUME:
+        previous = previous_status(run_dir)
+        if previous in ("completed", "failed"):
+            log.info("%s: already %s, not run again (delete it to rerun)", run_dir, previous)
+            return {"status": previous, "run_dir": str(run_dir), "skipped": True}
+        run_config.resume = str(run_dir) if previous == "resumable" else None
     choices = {k: str(v) for k, v in hydra_cfg.runtime.choices.items() if v is not None}
     experiment = choices.get("experiment")
     info = RunInfo(
@@ -135,7 +148,7 @@ def _run_job(cfg: Any) -> dict[str, Any]:
         overrides=[str(o) for o in hydra_cfg.overrides.task if not str(o).startswith("resume=")],
         choices={k: v for k, v in choices.items() if not k.startswith("hydra/")},
     )
-    result = train(run_config, Path(hydra_cfg.runtime.output_dir), info)
+    result = train(run_config, run_dir, info)
     return {"status": result.status, "run_dir": str(result.run_dir)}
 
 
@@ -185,7 +198,60 @@ def _figures(args: list[str]) -> int:
     return _report(args, command="figures", description="Plot learning curves.", build=figures.main)
 
 
-COMMANDS = {"train": _train, "tables": _tables, "figures": _figures}
+def _paper(args: list[str]) -> int:
+    """``noisyexp paper``: every preset of a profile over its seeds, then tables and figures."""
+    from noisyexp import figures, reproduce, tables
+    from noisyexp.errors import ConfigError
+
+    parser = argparse.ArgumentParser(
+        prog="noisyexp paper",
+        description="Run every experiment of the paper (the sweeps of a profile), skipping runs "
+        "that completed and resuming stopped ones, then build the tables and figures.",
+    )
+    parser.add_argument(
+        "--profile",
+        default="cpu",
+        help=f"{', '.join(reproduce.available_profiles())} or a profile .yaml (default: cpu)",
+    )
+    parser.add_argument("--results", type=Path, default=Path("results"), help="results folder")
+    parser.add_argument("--data-dir", type=Path, default=Path("data"), help="datasets folder")
+    parser.add_argument("--launcher", default="local", choices=reproduce.LAUNCHERS)
+    parser.add_argument("--jobs", type=int, default=None, help="parallel jobs (local launcher)")
+    parser.add_argument("--only", default="", help="comma-separated sweep names to run")
+    parser.add_argument("--dry-run", action="store_true", help="print the sweeps, run nothing")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides for every run")
+    options = parser.parse_args(args)
+    profile = reproduce.load_profile(options.profile)
+    results = reproduce.run_profile(
+        profile,
+        results_dir=options.results,
+        data_dir=options.data_dir,
+        launcher=options.launcher,
+        jobs=options.jobs,
+        only=[name for name in options.only.split(",") if name],
+        extra_overrides=options.overrides,
+        dry_run=options.dry_run,
+    )
+    if options.dry_run:
+        return 0
+    tables.main(options.results, options.results / "tables", echo=None)
+    try:
+        figures.main(options.results, options.results / "figures", echo=None)
+    except ConfigError as err:  # matplotlib is an extra: tables are enough without it
+        print(f"noisyexp: figures skipped ({err})", file=sys.stderr)
+    failed = [r.name for r in results if r.status != "completed"]
+    total = sum(r.wall_s for r in results)
+    print(
+        f"noisyexp paper --profile {profile.name}: {len(results) - len(failed)}/{len(results)} "
+        f"sweeps completed in {total / 60:.1f} min; tables in {options.results / 'tables'}"
+    )
+    if failed:
+        print(f"noisyexp: error: sweep(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+COMMANDS = {"train": _train, "tables": _tables, "figures": _figures, "paper": _paper}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,7 +6,8 @@ row. Grouping rules (one row per group):
 * a run belongs to the table whose rows name its experiment preset, else to the table that lists
   its task (so extra presets and preset-less runs still show up);
 * within a table, runs are grouped by (experiment preset, profile, overrides), where the overrides
-  leave out ``seed``, ``experiment``, ``profile`` and bookkeeping keys (:data:`IGNORED_OVERRIDES`),
+  leave out ``seed``, ``experiment``, ``profile`` and bookkeeping keys (:data:`IGNORED_OVERRIDES`)
+  and, for runs of a ``make paper`` profile, the profile's budgets (``trainer.*``),
   so a sweep ``act.c=0.1,0.5,1 seed=1,2,3`` gives one row per c, aggregated over the seeds;
 * a paper row is attached only to the groups that ran its preset unchanged (one per profile); a
   paper row without runs gets an empty group, so the renderers can show it as missing.
@@ -188,13 +189,19 @@ def collect_runs(results_dir: Path) -> tuple[list[Run], list[Skipped]]:
 # grouping and aggregation
 
 
-def override_key(overrides: Iterable[str]) -> tuple[str, ...]:
-    """The overrides that define a row: sorted, leading ``+`` dropped, ignored keys removed."""
+def override_key(overrides: Iterable[str], *, profiled: bool = False) -> tuple[str, ...]:
+    """The overrides that define a row: sorted, leading ``+`` dropped, ignored keys removed.
+
+    ``profiled``: the run belongs to a ``make paper`` profile, whose budgets (``trainer.*``) are
+    the profile itself (stated in the table header), so they do not split rows either.
+    """
     kept = []
     for override in overrides:
         text = override.lstrip("+")
         key = text.split("=", 1)[0].strip()
         if key in IGNORED_OVERRIDES or key.startswith(_IGNORED_PREFIXES):
+            continue
+        if profiled and key.startswith("trainer."):
             continue
         kept.append(text)
     return tuple(sorted(set(kept)))
@@ -226,7 +233,7 @@ def group_runs(
         if table_id is None:
             orphans.append(run)
             continue
-        overrides = override_key(run.summary.get("overrides", []))
+        overrides = override_key(run.summary.get("overrides", []), profiled=bool(run.profile))
         key = (
             table_id,
             run.experiment or "",

@@ -8,6 +8,7 @@ evaluation, checkpoints, logs and the run summary. Tasks own data, models and me
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import math
 import time
@@ -35,7 +36,7 @@ from noisyexp.tasks import get_task
 from noisyexp.tasks.base import Task
 from noisyexp.units import build_units
 
-__all__ = ["RunInfo", "RunResult", "noise_scale", "train"]
+__all__ = ["RunInfo", "RunResult", "noise_scale", "previous_status", "train"]
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,8 @@ def _structural_changes(saved: dict[str, Any], current: dict[str, Any]) -> list[
     def walk(a: Any, b: Any, prefix: str) -> None:
         if isinstance(a, dict) and isinstance(b, dict):
             for key in sorted(set(a) | set(b)):
+                if key not in a and b[key] in (None, False):
+                    continue  # an option added since the run started, left off: same run
                 walk(a.get(key), b.get(key), f"{prefix}{key}.")
         elif a != b:
             changes.append(prefix.rstrip("."))
@@ -341,6 +344,24 @@ def _summary(run: _Run, status: str, error: str | None, test: dict[str, float]) 
         "best": run.best,
         "test": test,
     }
+
+
+def previous_status(run_dir: Path) -> str | None:
+    """What ``run_dir`` already holds: ``completed``/``failed`` (final), ``resumable``, or None.
+
+    A run killed before it could write its summary (or stopped by a signal) still has
+    ``checkpoints/last.pt`` and is ``resumable``; an unreadable summary counts as not final.
+    """
+    run_dir = Path(run_dir)
+    try:
+        status = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))["status"]
+    except (OSError, ValueError, KeyError, TypeError):
+        status = None
+    if status in ("completed", "failed"):
+        return status
+    if (run_dir / "checkpoints" / "last.pt").is_file():
+        return "resumable"
+    return None
 
 
 def train(cfg: RunConfig, run_dir: Path, info: RunInfo | None = None) -> RunResult:

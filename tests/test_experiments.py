@@ -6,10 +6,11 @@ import hashlib
 import json
 
 import pytest
+from _tiny_data import write_tiny_mnist
 
 from noisyexp.cli import CONF_DIR
 from noisyexp.data.files import RemoteFile
-from noisyexp.tasks import ptb
+from noisyexp.tasks import mnist, ptb
 from noisyexp.train import RunInfo, train
 
 PRESETS = sorted(path.stem for path in (CONF_DIR / "experiment").glob("*.yaml"))
@@ -29,6 +30,7 @@ TASK_SHRINK = {
         "task.eval_batch_size=2",
         "task.test_batch_size=2",
     ],
+    "mnist": ["task.batch_size=4", "task.valid_size=8"],
     "unique_count": [
         "task.train_size=8",
         "task.valid_size=4",
@@ -56,6 +58,13 @@ def tiny_ptb(tmp_path, monkeypatch):
     monkeypatch.setattr(ptb, "PTB_FILES", tuple(files))
 
 
+@pytest.fixture
+def tiny_mnist(tmp_path, monkeypatch):
+    """Random 28 x 28 IDX files as the MNIST folder, with the checksums patched to match."""
+    digests = write_tiny_mnist(tmp_path / "data" / "mnist", gz=False)
+    monkeypatch.setattr(mnist, "MNIST_FILES", digests)
+
+
 def _task_of(preset: str) -> str:
     for line in (CONF_DIR / "experiment" / f"{preset}.yaml").read_text().splitlines():
         if line.strip().startswith("- override /task:"):
@@ -64,7 +73,9 @@ def _task_of(preset: str) -> str:
 
 
 @pytest.mark.parametrize("preset", PRESETS)
-def test_every_experiment_preset_runs_two_steps(compose_config, tmp_path, tiny_ptb, preset):
+def test_every_experiment_preset_runs_two_steps(
+    compose_config, tmp_path, tiny_ptb, tiny_mnist, preset
+):
     task = _task_of(preset)
     cfg = compose_config(f"experiment={preset}", *SHRINK, *TASK_SHRINK.get(task, []))
     result = train(cfg, tmp_path / "run", RunInfo(experiment=preset))

@@ -2,41 +2,19 @@
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-
-import numpy as np
 import pytest
 import torch
+from _tiny_data import write_tiny_mnist
 
-from noisyexp.data.idx import write_idx
 from noisyexp.errors import DataError
 from noisyexp.tasks import mnist
 from noisyexp.tasks.base import Units
 from noisyexp.tasks.mnist import MNISTConfig, MNISTTask
 
 
-def _write_tiny_mnist(folder, *, gz: bool, count=(40, 12)) -> dict[str, tuple[str, str]]:
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    arrays = {
-        "train-images-idx3-ubyte": rng.integers(0, 256, (count[0], 28, 28), dtype=np.uint8),
-        "train-labels-idx1-ubyte": rng.integers(0, 10, count[0], dtype=np.uint8),
-        "t10k-images-idx3-ubyte": rng.integers(0, 256, (count[1], 28, 28), dtype=np.uint8),
-        "t10k-labels-idx1-ubyte": rng.integers(0, 10, count[1], dtype=np.uint8),
-    }
-    digests = {}
-    for name, array in arrays.items():
-        path = folder / (name + (".gz" if gz else ""))
-        write_idx(path, array)
-        raw = gzip.decompress(path.read_bytes()) if gz else path.read_bytes()
-        digests[name] = ("f" * 32, hashlib.md5(raw).hexdigest())
-    return digests
-
-
 @pytest.mark.parametrize("gz", [True, False])
 def test_mnist_reads_raw_or_gz_files_and_splits_validation(tmp_path, monkeypatch, gz):
-    digests = _write_tiny_mnist(tmp_path / "mnist", gz=gz)
+    digests = write_tiny_mnist(tmp_path / "mnist", gz=gz)
     monkeypatch.setattr(mnist, "MNIST_FILES", digests)
     cfg = MNISTConfig(hidden_size=11, batch_size=5, valid_size=10)
     task = MNISTTask(cfg, data_dir=tmp_path, seed=0, device=torch.device("cpu"), download=False)
@@ -54,7 +32,7 @@ def test_mnist_reads_raw_or_gz_files_and_splits_validation(tmp_path, monkeypatch
 
 
 def test_mnist_with_a_corrupt_file_is_a_data_error(tmp_path, monkeypatch):
-    digests = _write_tiny_mnist(tmp_path / "mnist", gz=False)
+    digests = write_tiny_mnist(tmp_path / "mnist", gz=False)
     monkeypatch.setattr(mnist, "MNIST_FILES", digests)
     path = tmp_path / "mnist" / "t10k-labels-idx1-ubyte"
     data = path.read_bytes()

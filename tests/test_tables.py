@@ -13,7 +13,7 @@ import pytest
 
 from noisyexp import tables
 from noisyexp.paper import digitized_curves, paper_tables, reference
-from noisyexp.runs import collect_runs, metric_value, override_key
+from noisyexp.runs import collect_runs, group_runs, metric_value, override_key
 
 
 def _write_run(
@@ -148,6 +148,26 @@ def test_override_key_drops_seed_experiment_profile_and_hydra_keys() -> None:
         ]
     )
     assert key == ("act.c=0.1", "optim.lr=2", "trainer.max_steps=50")
+
+
+def test_a_profiles_budgets_do_not_split_its_rows() -> None:
+    overrides = ["act.c=0.1", "trainer.max_steps=50", "trainer.eval_every=10"]
+    assert override_key(overrides, profiled=True) == ("act.c=0.1",)
+    assert override_key(overrides) == ("act.c=0.1", "trainer.eval_every=10", "trainer.max_steps=50")
+
+
+def test_profile_runs_with_budget_overrides_fill_the_paper_row(tmp_path: Path) -> None:
+    for seed in (1, 2):
+        _write_run(
+            tmp_path,
+            f"s{seed}",
+            seed=seed,
+            overrides=("trainer.max_steps=600",),
+            final={"valid/ppl": 200.0 + seed},
+        )
+    grouped, _ = group_runs(collect_runs(tmp_path)[0], paper_tables())
+    (nan_row,) = [g for g in grouped["table2_ptb"] if g.experiment == "ptb_small_nan"]
+    assert nan_row.paper_row is not None and len(nan_row.runs) == 2
 
 
 def test_seeds_are_aggregated_with_mean_and_sample_std(tmp_path: Path) -> None:

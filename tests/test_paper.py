@@ -1,0 +1,133 @@
+"""``noisyexp paper``: profiles, the sweep commands, and a real run that skips and resumes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from noisyexp.cli import CONF_DIR, main
+from noisyexp.errors import ConfigError
+from noisyexp.paper import paper_tables
+from noisyexp.reproduce import available_profiles, load_profile, sweep_command
+from noisyexp.train import _structural_changes, previous_status
+
+PRESETS = {p.stem for p in (CONF_DIR / "experiment").glob("*.yaml")}
+
+
+def _write_profile(path: Path, max_steps: int) -> Path:
+    profile = {
+        "name": "tiny",
+        "overrides": [f"trainer.max_steps={max_steps}", "trainer.eval_every=2"],
+        "sweeps": {"g": {"experiments": ["gaussians_nan"], "seeds": [1, 2]}},
+    }
+    path.write_text(yaml.safe_dump(profile), encoding="utf-8")
+    return path
+
+
+def test_the_cpu_and_full_profiles_are_shipped():
+    assert {"cpu", "full"} <= set(available_profiles())
+
+
+@pytest.mark.parametrize("name", ["cpu", "full"])
+def test_a_profile_runs_every_table_row_that_has_a_preset(name):
+    profile = load_profile(name)
+    planned = {e for plan in profile.sweeps.values() for e in plan.experiments}
+    assert planned <= PRESETS, planned - PRESETS
+    rows = {row["experiment"] for table in paper_tables() for row in table["rows"]}
+    assert rows & PRESETS <= planned, (rows & PRESETS) - planned
+    noise_sweep = [plan for plan in profile.sweeps.values() if "act.c" in plan.sweep]
+    assert noise_sweep and noise_sweep[0].seeds == [1, 2, 3]
+
+
+def test_the_cpu_profile_changes_budgets_only():
+    """Budgets are trainer.* keys, which do not split a profile's table rows."""
+    profile = load_profile("cpu")
+    overrides = [*profile.overrides]
+    for plan in profile.sweeps.values():
+        overrides += plan.overrides
+    assert all(o.split("=")[0].startswith("trainer.") for o in overrides), overrides
+
+
+def test_a_typo_in_a_profile_fails_loudly(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nsweeps:\n  g:\n    experiment: [gaussians_nan]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="experiment"):
+        load_profile(str(bad))
+    with pytest.raises(ConfigError, match="unknown profile"):
+        load_profile("gpu_cluster")
+
+
+def test_an_unknown_profile_is_one_line_and_exit_2(capsys):
+    assert main(["paper", "--profile", "nope", "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("noisyexp: error: unknown profile")
+
+
+def test_only_the_swept_keys_name_a_jobs_directory(tmp_path):
+    profile = load_profile("cpu")
+    command = sweep_command(
+        profile, "noise_scale_ptb", results_dir=tmp_path, data_dir=tmp_path / "d", jobs=2
+    )
+    args = command[command.index("-m") + 1 :]
+    assert "experiment=ptb_small_nan" in args and "seed=1,2,3" in args
+    assert "act.c=0.1,0.5,1,2" in args
+    assert {"profile=cpu", "resume=auto", "hydra/launcher=local"} <= set(args)
+    assert f"hydra.sweep.dir={tmp_path}/paper/cpu/noise_scale_ptb" in args
+    (excluded,) = [a for a in args if a.startswith("hydra.job.config.override_dirname")]
+    for key in ("trainer.max_steps", "profile", "resume", "paths.data_dir"):
+        assert key in excluded
+    for key in ("act.c", "seed", "experiment"):
+        assert f"{key}," not in excluded and f"{key}]" not in excluded
+
+
+def test_previous_status_tells_final_resumable_and_new_runs(tmp_path):
+    assert previous_status(tmp_path) is None
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "last.pt").write_bytes(b"x")
+    assert previous_status(tmp_path) == "resumable"  # killed before it wrote a summary
+    (tmp_path / "summary.json").write_text('{"status": "interrupted"}')
+    assert previous_status(tmp_path) == "resumable"
+    (tmp_path / "summary.json").write_text("{torn")
+    assert previous_status(tmp_path) == "resumable"
+    for final in ("completed", "failed"):
+        (tmp_path / "summary.json").write_text(json.dumps({"status": final}))
+        assert previous_status(tmp_path) == final
+
+
+def test_an_option_added_since_a_run_started_does_not_block_its_resume():
+    saved = {"act": {"gate": {"type": "nan"}}, "trainer": {"max_steps": 5}}
+    off = {"act": {"gate": {"type": "nan", "clip": False}}, "trainer": {"max_steps": 9}}
+    on = {"act": {"gate": {"type": "nan", "clip": True}}, "trainer": {"max_steps": 9}}
+    assert _structural_changes(saved, off) == []
+    assert _structural_changes(saved, on) == ["act.gate.clip"]
+
+
+def test_paper_runs_skips_completed_runs_and_resumes_stopped_ones(tmp_path, capsys):
+    results = tmp_path / "results"
+    common = ["--results", str(results), "--launcher", "basic"]
+    assert main(["paper", "--profile", str(_write_profile(tmp_path / "p.yaml", 4)), *common]) == 0
+    sweep_dir = results / "paper" / "tiny" / "g"
+    first, second = (sweep_dir / f"experiment=gaussians_nan,seed={s}" for s in (1, 2))
+    summaries = [json.loads((d / "summary.json").read_text()) for d in (first, second)]
+    assert [(s["status"], s["steps"], s["profile"]) for s in summaries] == [
+        ("completed", 4, "tiny")
+    ] * 2
+    record = json.loads((results / "paper" / "tiny" / "paper.json").read_text())
+    assert [s["status"] for s in record["sweeps"]] == ["completed"]
+    assert (results / "tables" / "gaussians.md").is_file()
+
+    # seed 2 was "stopped": its summary says so, its checkpoint is at step 4
+    stopped = dict(summaries[1], status="interrupted")
+    (second / "summary.json").write_text(json.dumps(stopped))
+    completed_bytes = (first / "summary.json").read_bytes()
+    assert main(["paper", "--profile", str(_write_profile(tmp_path / "p.yaml", 6)), *common]) == 0
+    assert (first / "summary.json").read_bytes() == completed_bytes  # not run again
+    resumed = json.loads((second / "summary.json").read_text())
+    assert (resumed["status"], resumed["steps"]) == ("completed", 6)
+    steps = [json.loads(line).get("step") for line in (second / "metrics.jsonl").open()]
+    assert steps == sorted(steps) and len(steps) == len(set(steps))  # continued, not redone
+    table = (results / "tables" / "gaussians.md").read_text()
+    assert "| gaussians_nan | Noisy tanh (NAN) | – | tiny | 2 |" in table
