@@ -290,16 +290,21 @@ def _cell_settings(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _unit_curves(
-    p: torch.Tensor, settings: dict[str, Any], c: float
+    p: torch.Tensor, settings: dict[str, Any], c: float, xi: float | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Grid x in [-6, 6] and the test-time φ(x), φ'(x) of every unit, each (points, units)."""
+    """Grid x in [-6, 6] and φ(x), φ'(x) of every unit, each (points, units).
+
+    ``xi=None`` gives the test-time unit (the noise replaced by its mean); a number fixes the
+    noise draw ξ, e.g. 1 = one standard deviation, which shows where the learned p lets noise
+    (and gradient) through in the saturated regime.
+    """
     from noisyexp.activations import noisy_output
 
     grid = torch.linspace(-6.0, 6.0, 481, dtype=torch.float64)
     inputs = grid[:, None].repeat(1, p.numel()).requires_grad_(True)  # (points, units)
     outputs = noisy_output(
         inputs,
-        None,
+        None if xi is None else torch.full_like(inputs, xi),
         kind="tanh",
         alpha=settings["alpha"],
         c=c,
@@ -312,7 +317,11 @@ def _unit_curves(
 
 
 def plot_unit_shapes(checkpoint_path: Path, out_png: Path) -> Path:
-    """Plot each layer's learned test-time φ(x) and φ'(x), one line per unit (Figs 5-6).
+    """Plot each layer's learned φ(x) and φ'(x), one colour per unit (Figs 5-6).
+
+    Solid: the test-time unit; dashed: the same unit with the noise drawn at ξ = 1 (one standard
+    deviation), whose distance from the solid line is the learned noise σ(x) = c·(sigmoid(pΔ) −
+    0.5)² and whose slope is the gradient a saturated unit passes on.
 
     Every state-dict key ending in ``.p`` is one layer's noisy unit (per-unit p); its noise scale
     is the buffer ``.c`` beside it when saved, else the config's. The figure has one row per layer
@@ -337,12 +346,21 @@ def plot_unit_shapes(checkpoint_path: Path, out_png: Path) -> Path:
     for row, prefix in enumerate(layers):
         c_buffer = state.get(f"{prefix}.c")
         c = float(c_buffer) if c_buffer is not None else settings["c"]
-        grid, outputs, slopes = _unit_curves(state[f"{prefix}.p"].flatten(), settings, c)
-        for column, (values, name) in enumerate(((outputs, "φ(x)"), (slopes, "φ'(x)"))):
+        p = state[f"{prefix}.p"].flatten()
+        grid, outputs, slopes = _unit_curves(p, settings, c)
+        _, noisy_outputs, noisy_slopes = _unit_curves(p, settings, c, xi=1.0)
+        panels = (
+            (outputs, noisy_outputs, "φ(x)"),
+            (slopes, noisy_slopes, "φ'(x)"),
+        )
+        for column, (values, noisy_values, name) in enumerate(panels):
             axes = figure.add_subplot(len(layers), 2, 2 * row + column + 1)
-            axes.plot(grid.numpy(), values.numpy(), linewidth=0.9)
+            lines = axes.plot(grid.numpy(), values.numpy(), linewidth=0.9)
+            for line, curve in zip(lines, noisy_values.T, strict=True):
+                axes.plot(grid.numpy(), curve.numpy(), linewidth=0.7, ls="--", c=line.get_color())
             axes.set_title(
-                f"layer {row + 1} ({prefix}): {name}, α={settings['alpha']:g}, c={c:.3g}",
+                f"layer {row + 1} ({prefix}): {name}, α={settings['alpha']:g}, c={c:.3g}; "
+                "dashed: ξ = 1",
                 fontsize="small",
             )
             axes.set_xlabel("x")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import struct
 import sys
 from pathlib import Path
@@ -138,6 +139,33 @@ def test_unit_curves_are_the_test_time_eq12_values_and_slopes() -> None:
         slopes[at_three], torch.tensor([-0.15, -0.15], dtype=torch.float64), rtol=0, atol=1e-12
     )
     torch.testing.assert_close(
+        slopes[at_half], torch.tensor([1.0, 1.0], dtype=torch.float64), rtol=0, atol=1e-12
+    )
+
+
+def test_unit_curves_with_a_fixed_draw_add_the_learned_noise_in_saturation() -> None:
+    pytest.importorskip("noisyexp.activations")
+    settings = {"type": "nan", "alpha": 1.15, "c": 0.5, "half_normal": False, "test_mean": None}
+    p_values = (1.0, -0.5)
+    grid, outputs, slopes = figures._unit_curves(torch.tensor(p_values), settings, 0.5, xi=1.0)
+    at_three = int(torch.argmin((grid - 3.0).abs()))
+    at_half = int(torch.argmin((grid - 0.5).abs()))
+    # x = 3: Δ = h − u = 1 − 3 = −2, σ = c (sigmoid(pΔ) − 0.5)², d = −sgn(3)·sgn(1 − 1.15) = +1
+    expected = [0.7 + 0.5 * (1 / (1 + math.exp(2 * p)) - 0.5) ** 2 for p in p_values]
+    torch.testing.assert_close(
+        outputs[at_three], torch.tensor(expected, dtype=torch.float64), rtol=0, atol=1e-12
+    )
+    # dσ/dx = c·2(s − 0.5)·s(1 − s)·p·(−1) with s = sigmoid(pΔ): a non-zero saturated slope
+    noise_slope = []
+    for p in p_values:
+        s = 1 / (1 + math.exp(2 * p))
+        noise_slope.append(0.5 * 2 * (s - 0.5) * s * (1 - s) * -p)
+    expected_slopes = [-0.15 + n for n in noise_slope]
+    torch.testing.assert_close(
+        slopes[at_three], torch.tensor(expected_slopes, dtype=torch.float64), rtol=0, atol=1e-12
+    )
+    assert all(abs(n) > 1e-3 for n in noise_slope)
+    torch.testing.assert_close(  # unsaturated: no noise, the test-time slope
         slopes[at_half], torch.tensor([1.0, 1.0], dtype=torch.float64), rtol=0, atol=1e-12
     )
 
