@@ -9,10 +9,13 @@ RESULTS ?= results
 DATA ?= data
 LAUNCHER ?= local
 BIN := $(VENV)/bin
+comma := ,
+empty :=
+space := $(empty) $(empty)
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-all lint format bench tables figures paper smoke clean
+.PHONY: help install demo test test-all lint format bench tables figures paper readme smoke clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -62,6 +65,11 @@ figures: $(STAMP)  ## plot learning curves into results/figures/
 paper: $(STAMP)  ## every experiment of PROFILE=cpu|full over its seeds (DATA=dir), then tables, figures
 	$(BIN)/noisyexp paper --profile $(PROFILE) --results $(RESULTS) --data-dir $(DATA) \
 		--launcher $(LAUNCHER)
+
+README_TABLES := table2_ptb table5_unique ntm_recall gaussians mnist char_gru
+readme: tables  ## paste the unit docs and the tables just built into README.md
+	$(BIN)/python scripts/sync_readme.py activations=docs/activations.md \
+		results=$(subst $(space),$(comma),$(foreach t,$(README_TABLES),$(RESULTS)/tables/$(t).md))
 
 clean:  ## remove caches (keeps .venv and results/)
 	rm -rf .pytest_cache .ruff_cache outputs multirun
