@@ -18,6 +18,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -30,6 +31,7 @@ __all__ = [
     "LAPLACE_ABS_MEAN",
     "THRESHOLDS",
     "UNIT_TYPES",
+    "UnitType",
     "HardSigmoid",
     "HardTanh",
     "NoisyInput",
@@ -56,9 +58,11 @@ __all__ = [
     "noisy_output_reference",
     "paper_defaults",
     "paper_sign",
+    "register_unit",
     "saturation_stats",
     "set_noise_generator",
     "track_saturation",
+    "unit_type",
     "use_compiled_kernel",
 ]
 
@@ -665,25 +669,144 @@ class NoisyInputLearned(NoisyUnit):
 #: the authors' code defaults for the output-noise units (paper.md §1.10)
 _OUTPUT_DEFAULTS = {"tanh": {"alpha": 1.15, "c": 0.5}, "sigmoid": {"alpha": 1.1, "c": 0.15}}
 
-#: unit type name -> (class, fixed keyword arguments that define the variant)
-UNIT_TYPES: dict[str, tuple[type[Unit], dict]] = {
-    "sigmoid": (Sigmoid, {}),
-    "tanh": (Tanh, {}),
-    "hard_sigmoid": (HardSigmoid, {}),
-    "hard_tanh": (HardTanh, {}),
-    "nan": (NoisyOutput, {}),
-    "nah": (NoisyOutput, {"half_normal": True}),
-    "laplace": (NoisyOutput, {"noise": "laplace"}),
-    "nan_fixed_p": (NoisyOutput, {"learn_p": False}),
-    "nani": (NoisyInput, {}),
-    "nanis": (NoisyInputSaturated, {}),
-    "nanil": (NoisyInputLearned, {}),
-}
+
+@dataclass(frozen=True)
+class UnitType:
+    """One registered unit type: its class, what makes the variant, and its paper defaults.
+
+    Attributes:
+        cls: the module class, built as ``cls(num_units, kind, **knobs)`` (reference units:
+            ``cls(num_units)``, their kind is fixed by the class).
+        variant: fixed keyword arguments that make this type out of ``cls`` (e.g. NAH is
+            NoisyOutput with ``half_normal=True``); a user cannot override them.
+        defaults: kind -> the authors' code defaults of the knobs (paper.md §1.10).
+        description: one line for listings and help.
+    """
+
+    cls: type[Unit]
+    variant: dict[str, object] = field(default_factory=dict)
+    defaults: dict[str, dict[str, float]] = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def noisy(self) -> bool:
+        """Whether the unit draws noise in training (and has a noise scale buffer ``c``)."""
+        return issubclass(self.cls, NoisyUnit)
+
+    @property
+    def knobs(self) -> tuple[str, ...]:
+        """Keyword arguments a user may set: the class signature minus the variant's own."""
+        skip = {"self", "num_units", "kind", *self.variant}
+        return tuple(n for n in inspect.signature(self.cls).parameters if n not in skip)
+
+    @property
+    def scale_knob(self) -> str | None:
+        """The knob that holds the noise scale (``c``, or ``sigma`` for input noise)."""
+        if not self.noisy:
+            return None
+        return "sigma" if "sigma" in self.knobs else "c"
 
 
-def _check_type_name(type_name: str) -> None:
-    if type_name not in UNIT_TYPES:
-        raise ValueError(f"unknown unit type {type_name!r}; choose one of: {', '.join(UNIT_TYPES)}")
+#: unit type name -> UnitType: the one list of unit types (configs, figures, benches read it)
+UNIT_TYPES: dict[str, UnitType] = {}
+
+
+def register_unit(
+    name: str,
+    cls: type[Unit],
+    *,
+    variant: dict[str, object] | None = None,
+    defaults: dict[str, dict[str, float]] | None = None,
+    description: str = "",
+) -> UnitType:
+    """Add a unit type under ``name`` (a new variant = its class or variant kwargs + this call).
+
+    ``defaults`` maps each kind to knob values; a knob it omits keeps the class's own default.
+
+    Raises:
+        ValueError: the name is taken, or a default names a knob the class does not take.
+    """
+    if name in UNIT_TYPES:
+        raise ValueError(f"unit type {name!r} is already registered")
+    spec = UnitType(
+        cls, dict(variant or {}), {k: dict(v) for k, v in (defaults or {}).items()}, description
+    )
+    for kind, values in spec.defaults.items():
+        _check_kind(kind)
+        unknown = sorted(set(values) - set(spec.knobs))
+        if unknown:
+            raise ValueError(f"unit type {name!r}: defaults for unknown knobs {unknown}")
+    UNIT_TYPES[name] = spec
+    return spec
+
+
+def _same_for_both_kinds(**values: float) -> dict[str, dict[str, float]]:
+    return {kind: dict(values) for kind in KINDS}
+
+
+register_unit("sigmoid", Sigmoid, description="logistic sigmoid (reference gate)")
+register_unit("tanh", Tanh, description="tanh (reference cell)")
+register_unit("hard_sigmoid", HardSigmoid, description="hard sigmoid, slope 0.25 (Eq 3)")
+register_unit("hard_tanh", HardTanh, description="hard tanh (Eq 4)")
+register_unit(
+    "nan",
+    NoisyOutput,
+    defaults=_OUTPUT_DEFAULTS,
+    description="NAN: normal noise at the output, learned p (Eq 12)",
+)
+register_unit(
+    "nah",
+    NoisyOutput,
+    variant={"half_normal": True},
+    defaults=_OUTPUT_DEFAULTS,
+    description="NAH: half-normal noise toward the linear regime (Algorithm 1)",
+)
+register_unit(
+    "laplace",
+    NoisyOutput,
+    variant={"noise": "laplace"},
+    defaults=_OUTPUT_DEFAULTS,
+    description="NAN with unit-variance Laplace noise (v3 Fig 5)",
+)
+register_unit(
+    "nan_fixed_p",
+    NoisyOutput,
+    variant={"learn_p": False},
+    defaults=_OUTPUT_DEFAULTS,
+    description="NAN with p fixed at its U(-1, 1) draw (v3 Fig 5)",
+)
+register_unit(
+    "nani",
+    NoisyInput,
+    defaults=_same_for_both_kinds(sigma=0.05),
+    description="NANI: h(x + sigma xi), fixed sigma (Eq 14)",
+)
+register_unit(
+    "nanis",
+    NoisyInputSaturated,
+    defaults=_same_for_both_kinds(sigma=0.25),
+    description="NANIS: input noise only where saturated (Eq 15)",
+)
+register_unit(
+    "nanil",
+    NoisyInputLearned,
+    defaults=_same_for_both_kinds(c=0.25),
+    description="NANIL: input noise with a learned scale (Eq 9)",
+)
+
+
+def unit_type(type_name: str) -> UnitType:
+    """The registered :class:`UnitType` called ``type_name``.
+
+    Raises:
+        ValueError: no unit type has that name (the message lists them).
+    """
+    try:
+        return UNIT_TYPES[type_name]
+    except KeyError:
+        raise ValueError(
+            f"unknown unit type {type_name!r}; choose one of: {', '.join(UNIT_TYPES)}"
+        ) from None
 
 
 def paper_defaults(type_name: str, kind: str) -> dict[str, float]:
@@ -696,16 +819,9 @@ def paper_defaults(type_name: str, kind: str) -> dict[str, float]:
     Raises:
         ValueError: unknown type name or kind.
     """
-    _check_type_name(type_name)
+    spec = unit_type(type_name)
     _check_kind(kind)
-    cls = UNIT_TYPES[type_name][0]
-    if cls is NoisyOutput:
-        return dict(_OUTPUT_DEFAULTS[kind])
-    return {
-        NoisyInput: {"sigma": 0.05},
-        NoisyInputSaturated: {"sigma": 0.25},
-        NoisyInputLearned: {"c": 0.25},
-    }.get(cls, {})
+    return dict(spec.defaults.get(kind, {}))
 
 
 def make_unit(type_name: str, num_units: int, *, kind: str | None = None, **overrides) -> Unit:
@@ -719,27 +835,24 @@ def make_unit(type_name: str, num_units: int, *, kind: str | None = None, **over
         ValueError: unknown type name, missing/unknown kind, a parameter the unit does not
             take, or a negative noise scale.
     """
-    _check_type_name(type_name)
-    cls, variant = UNIT_TYPES[type_name]
+    spec = unit_type(type_name)
     overrides = {key: value for key, value in overrides.items() if value is not None}
-    if not issubclass(cls, NoisyUnit):
+    if not spec.noisy:
         if overrides:
             raise ValueError(f"unit {type_name!r} takes no parameters, got {sorted(overrides)}")
-        return cls(num_units)
+        return spec.cls(num_units)
     if kind is None:
         raise ValueError(f"unit {type_name!r} needs kind= one of {KINDS}")
-    accepted = [
-        name for name in inspect.signature(cls).parameters if name not in ("num_units", "kind")
-    ]
-    if "sigma" in accepted and "c" in overrides:
+    accepted = list(spec.knobs)
+    if spec.scale_knob == "sigma" and "c" in overrides:
         if "sigma" in overrides:
             raise ValueError(f"unit {type_name!r}: give sigma or its alias c, not both")
         overrides["sigma"] = overrides.pop("c")
     unknown = sorted(set(overrides) - set(accepted))
     if unknown:
         raise ValueError(f"unit {type_name!r} does not take {unknown}; it takes {accepted}")
-    params = {**paper_defaults(type_name, kind), **variant, **overrides}
-    return cls(num_units, kind, **params)
+    params = {**paper_defaults(type_name, kind), **spec.variant, **overrides}
+    return spec.cls(num_units, kind, **params)
 
 
 def noisy_modules(model: nn.Module) -> list[NoisyUnit]:

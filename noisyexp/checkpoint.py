@@ -6,14 +6,14 @@ Everything saved is a tensor, a number, a string, or a list/dict of those, so th
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from noisyexp.atomic import write_bytes_atomic
 from noisyexp.errors import CheckpointError
 
 __all__ = ["CHECKPOINT_FORMAT", "load_checkpoint", "save_checkpoint"]
@@ -23,20 +23,13 @@ _REQUIRED = ("format", "model", "optimizer", "step", "config", "rng")
 
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` to ``path`` via a temporary file and ``os.replace``.
+    """Write ``payload`` to ``path`` atomically (:func:`noisyexp.atomic.write_bytes_atomic`).
 
     A run killed mid-write leaves the previous checkpoint intact, never a truncated one.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        torch.save({"format": CHECKPOINT_FORMAT, **payload}, tmp_name)
-        os.replace(tmp_name, path)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
+    buffer = io.BytesIO()
+    torch.save({"format": CHECKPOINT_FORMAT, **payload}, buffer)
+    write_bytes_atomic(Path(path), buffer.getvalue())
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

@@ -33,19 +33,21 @@ usage: noisyexp <command> [arguments]
 Noisy activation functions (Gulcehre et al., ICML 2016): train, sweep, tabulate.
 
 commands:
-  train     train one run, or a sweep with -m (Hydra overrides: task=ptb act=noisy_tanh ...)
+  train     train one run, or a sweep with -m (Hydra overrides: task=ptb act=nan ...)
   tables    build the paper's tables from results/**/summary.json
   figures   plot learning curves and learned unit shapes from results/
   paper     run every experiment of a profile (cpu, full), then the tables and figures
+  translate translate stdin's lines with a trained translation run (task=nmt)
 
 examples:
   noisyexp train                                  # the embedded default (no download)
-  noisyexp train task=ptb act=noisy_tanh          # PTB with NAN units
+  noisyexp train task=ptb act=nan                 # PTB with NAN units
   noisyexp train -m experiment=ptb_small_nan act.c=0.1,0.5,1 seed=1,2,3
-  noisyexp train resume=results/runs/ptb/noisy_tanh/<run>   # continue a stopped run
+  noisyexp train resume=results/runs/ptb/nan/<run>  # continue a stopped run
   noisyexp train --help                           # config groups and options
   noisyexp tables                                 # -> results/tables/
   noisyexp paper --profile cpu --data-dir DIR     # the paper, reduced budgets, then tables
+  noisyexp translate results/runs/nmt/nah/<run> < input.txt   # with a trained run
 """
 
 
@@ -57,8 +59,16 @@ def _debug_requested(args: Sequence[str]) -> bool:
     return os.environ.get("NOISYEXP_DEBUG", "") not in ("", "0") or "debug=true" in args
 
 
+_MISSING_OPTION = re.compile(r"Could not find '(\w+)/([^']+)'")
+
+
 def _one_line(error: BaseException) -> str:
     """The first informative line of an exception and of its cause (Hydra wraps OmegaConf's)."""
+    missing = _MISSING_OPTION.search(str(error))
+    if missing and (CONF_DIR / missing.group(1)).is_dir():  # say which options there are
+        group, name = missing.groups()
+        options = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+        return f"unknown {group} option {name!r}; choose one of: {', '.join(options)}"
     parts = []
     current: BaseException | None = error
     while current is not None and len(parts) < 2:
@@ -152,12 +162,36 @@ def _run_job(cfg: Any) -> dict[str, Any]:
     return {"status": result.status, "run_dir": str(result.run_dir)}
 
 
+#: config groups whose options a user names on the command line (``act=nan``)
+_GROUPS = ("act", "noise", "optim", "trainer", "task", "experiment")
+_GROUP_OVERRIDE = re.compile(rf"^(~|\+\+|\+)?({'|'.join(_GROUPS)})=(.+)$")
+
+
+def _quote_option_names(args: list[str]) -> list[str]:
+    """Quote group options that Hydra's grammar would read as numbers: ``act=nan`` is NAN.
+
+    Hydra parses a bare ``nan`` (or ``inf``) as a float, and a float cannot name a config
+    group option; quoting makes it the string it is (also inside sweeps: ``act=nan,nah``).
+    """
+    quoted = []
+    for arg in args:
+        match = _GROUP_OVERRIDE.match(arg)
+        if match and not any(q in match.group(3) for q in "'\"([{"):
+            choices = [
+                f"'{c}'" if c.strip().lower() in ("nan", "inf", "+inf", "-inf") else c
+                for c in match.group(3).split(",")
+            ]
+            arg = f"{match.group(1) or ''}{match.group(2)}={','.join(choices)}"
+        quoted.append(arg)
+    return quoted
+
+
 def _train(args: list[str]) -> int:
     import hydra
 
     from noisyexp.config import register_configs
 
-    args = _resume_arguments(args)
+    args = _quote_option_names(_resume_arguments(args))
     register_configs()
     os.environ.setdefault("HYDRA_FULL_ERROR", "1")  # errors reach us, and become one line
     entry = hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")(
@@ -251,7 +285,45 @@ def _paper(args: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"train": _train, "tables": _tables, "figures": _figures, "paper": _paper}
+def _translate(args: list[str]) -> int:
+    """``noisyexp translate RUN_DIR < input.txt``: one translation per input line, on stdout."""
+    from noisyexp.translate import load_translator
+
+    parser = argparse.ArgumentParser(
+        prog="noisyexp translate",
+        description="Translate sentences (one per line of stdin, or --input) with a trained "
+        "translation run (task=nmt); translations go to stdout, one per line.",
+    )
+    parser.add_argument("run_dir", type=Path, help="the run directory (holds checkpoints/)")
+    parser.add_argument("--input", type=Path, default=None, help="a file instead of stdin")
+    parser.add_argument("--checkpoint", default="best.pt", help="best.pt (default) or last.pt")
+    parser.add_argument("--beam", type=int, default=None, help="beam width (default: the run's)")
+    parser.add_argument("--greedy", action="store_true", help="greedy decoding")
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    options = parser.parse_args(args)
+    translator = load_translator(
+        options.run_dir,
+        checkpoint=options.checkpoint,
+        beam_size=options.beam,
+        decoder="greedy" if options.greedy else None,
+        device=options.device,
+    )
+    if options.input is not None:
+        lines = options.input.read_text(encoding="utf-8").splitlines()
+    else:
+        lines = sys.stdin.read().splitlines()
+    for line in translator.translate(lines):
+        print(line)
+    return 0
+
+
+COMMANDS = {
+    "train": _train,
+    "tables": _tables,
+    "figures": _figures,
+    "paper": _paper,
+    "translate": _translate,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

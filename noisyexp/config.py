@@ -8,7 +8,9 @@ below the CLI ever sees a DictConfig.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,35 +19,32 @@ from omegaconf import MISSING
 from noisyexp.errors import ConfigError
 
 __all__ = [
-    "UNIT_TYPES",
+    "ACT_ALIASES",
     "ActConfig",
-    "NoiseConfig",
     "OptimConfig",
     "PathsConfig",
     "RunConfig",
     "TrainerConfig",
     "UnitConfig",
+    "canonical_act_name",
+    "make_noise_schedule",
+    "noise_schemas",
     "register_configs",
 ]
 
-#: unit type names an act option may use (the activation library's registry names)
-UNIT_TYPES = (
-    "sigmoid",
-    "tanh",
-    "hard_sigmoid",
-    "hard_tanh",
-    "nan",
-    "nah",
-    "nani",
-    "nanis",
-    "nanil",
-    "laplace",
-    "nan_fixed_p",
-)
-#: unit types whose noise scale is the input-noise std σ rather than c
-SIGMA_UNIT_TYPES = ("nani", "nanis")
-REFERENCE_UNIT_TYPES = ("sigmoid", "tanh", "hard_sigmoid", "hard_tanh")
-NOISY_UNIT_TYPES = ("nan", "nah", "nani", "nanis", "nanil", "laplace", "nan_fixed_p")
+#: act option names from before the rename to unit-type names -> today's option; old commands,
+#: run directories and table rows that used them mean the same units (conf/act/<alias>.yaml)
+ACT_ALIASES = {
+    "noisy_tanh": "nan",
+    "noisy_tanh_half": "nah",
+    "tanh": "sigmoid_tanh",
+    "hard_tanh": "hard",
+}
+
+
+def canonical_act_name(name: str) -> str:
+    """Today's name of an act option (an alias from :data:`ACT_ALIASES` or the name itself)."""
+    return ACT_ALIASES.get(name, name)
 
 
 def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
@@ -68,9 +67,12 @@ def _check_positive_int(key: str, value: int | None, *, allow_zero: bool = False
 
 @dataclass
 class UnitConfig:
-    """One activation unit: its type and the paper's knobs (``None`` = the paper code's default).
+    """One activation unit: a registered unit type and the knobs set for it.
 
-    ``c`` is the noise scale of Eq 9 for NAN/NAH/NANIL; for NANI/NANIS the input-noise std σ.
+    A knob left ``None`` (or ``False``) keeps the unit type's paper default
+    (``activations.paper_defaults``); a knob the unit type does not take is an error.
+    ``c`` is the unit's noise scale: c of Eq 9 (NAN, NAH, NANIL), or the input-noise std σ of
+    Eqs 14-15 (NANI, NANIS), the value a noise schedule sets.
     """
 
     type: str = "tanh"
@@ -81,7 +83,9 @@ class UnitConfig:
     clip: bool = False  # NAN/NAH: clamp the output to h's range (the authors' first code)
 
     def __post_init__(self) -> None:
-        _check_choice("act unit type", self.type, UNIT_TYPES)
+        from noisyexp import activations  # torch: only when a config is built, not for tables
+
+        _check_choice("act unit type", self.type, tuple(activations.UNIT_TYPES))
         _check_non_negative("act.*.c", self.c)
 
 
@@ -106,39 +110,52 @@ class ActConfig:
     @property
     def is_noisy(self) -> bool:
         """Whether any unit draws noise."""
-        return self.gate.type in NOISY_UNIT_TYPES or self.cell.type in NOISY_UNIT_TYPES
+        from noisyexp import activations
+
+        return any(activations.UNIT_TYPES[u.type].noisy for u in (self.gate, self.cell))
 
 
-NOISE_SCHEDULES = ("constant", "anneal", "linear", "exponential")
+def noise_schemas() -> dict[str, type]:
+    """One config schema per noise schedule, derived from :data:`schedules.SCHEDULES`.
 
-
-@dataclass
-class NoiseConfig:
-    """Schedule of the noise scale c during training (paper §1.9).
-
-    ``constant`` leaves each unit's own c. The others set c_t on every noisy unit each step:
-    ``anneal`` = max(c_min, c0/sqrt(floor(step/every)+1)); ``linear`` goes from c0 to c_min over
-    ``decay_steps``; ``exponential`` = max(c_min, c0 * rate**floor(step/every)).
+    The schema of ``<name>`` is a dataclass with ``name: str = <name>`` plus the schedule's own
+    fields and defaults; its ``__post_init__`` builds the schedule, so a bad value is a
+    ConfigError when the config is converted. Read at call time: a schedule added to the
+    registry gets its schema without any code here.
     """
+    from noisyexp import schedules
 
-    name: str = "constant"
-    c0: float = 30.0
-    c_min: float = 0.5
-    every: int = 200
-    decay_steps: int = 10000
-    rate: float = 0.9
-
-    def __post_init__(self) -> None:
-        _check_choice("noise", self.name, NOISE_SCHEDULES)
-        _check_non_negative("noise.c0", self.c0)
-        _check_non_negative("noise.c_min", self.c_min)
-        _check_positive_int("noise.every", self.every)
-        _check_positive_int("noise.decay_steps", self.decay_steps)
-        if not 0 < self.rate <= 1:
-            raise ConfigError(f"noise.rate must be in (0, 1], got {self.rate}")
+    return {name: _noise_schema(name, schedule) for name, schedule in schedules.SCHEDULES.items()}
 
 
-OPTIMIZERS = ("sgd", "adam", "rmsprop")
+def _noise_schema(name: str, schedule: type) -> type:
+    hints = typing.get_type_hints(schedule)
+    knobs = [
+        (f.name, hints[f.name], field(default=f.default)) for f in dataclasses.fields(schedule)
+    ]
+    return dataclasses.make_dataclass(
+        f"{schedule.__name__}NoiseConfig",
+        [("name", str, field(default=name)), *knobs],
+        namespace={"__post_init__": make_noise_schedule, "__module__": __name__},
+    )
+
+
+def make_noise_schedule(noise: Any) -> Any:
+    """The schedule object a ``noise`` config names (see :mod:`noisyexp.schedules`).
+
+    Raises:
+        ConfigError: an unknown schedule name, or a knob value the schedule rejects.
+    """
+    from noisyexp import schedules
+
+    params = dataclasses.asdict(noise)
+    name = params.pop("name")
+    if name not in schedules.SCHEDULES:
+        raise ConfigError(f"noise={name!r} is not one of: {', '.join(schedules.SCHEDULES)}")
+    try:
+        return schedules.make_schedule(name, **params)
+    except ValueError as err:
+        raise ConfigError(f"noise.{err}") from None
 
 
 @dataclass
@@ -163,7 +180,9 @@ class OptimConfig:
     lr_decay_start_epoch: int = 0
 
     def __post_init__(self) -> None:
-        _check_choice("optim", self.name, OPTIMIZERS)
+        from noisyexp.optimizers import OPTIMIZERS  # the registry (imports torch)
+
+        _check_choice("optim", self.name, tuple(OPTIMIZERS))
         if not self.lr > 0:
             raise ConfigError(f"optim.lr must be > 0, got {self.lr}")
         _check_non_negative("optim.momentum", self.momentum)
@@ -186,12 +205,13 @@ class TrainerConfig:
 
     Training stops at ``max_steps`` or after ``max_epochs``, whichever comes first (at least one
     must be set). ``eval_every=0`` evaluates at the end of each epoch; ``ckpt_every=0``
-    checkpoints at each evaluation.
+    checkpoints at each evaluation. These defaults are ``trainer=default`` (300 steps, an
+    evaluation every 100); the other trainer options state only what they change.
     """
 
-    max_steps: int | None = 200
+    max_steps: int | None = 300
     max_epochs: int | None = None
-    eval_every: int = 0
+    eval_every: int = 100
     ckpt_every: int = 0
     log_every: int = 10
     device: str = "auto"
@@ -228,7 +248,7 @@ class RunConfig:
 
     task: Any = MISSING
     act: ActConfig = MISSING
-    noise: NoiseConfig = MISSING
+    noise: Any = MISSING  # one of noise_schemas(), picked by the noise= option
     optim: OptimConfig = MISSING
     trainer: TrainerConfig = MISSING
     paths: PathsConfig = field(default_factory=PathsConfig)
@@ -242,17 +262,14 @@ def register_configs() -> None:
     """Store every schema in Hydra's ConfigStore (called by the CLI, never at import)."""
     from hydra.core.config_store import ConfigStore
 
-    from noisyexp.tasks import TASK_MODULES, get_task
+    from noisyexp.tasks import TASKS
 
     store = ConfigStore.instance()
     store.store(name="base_run", node=RunConfig)
     store.store(group="act", name="base_act", node=ActConfig)
-    store.store(group="noise", name="base_noise", node=NoiseConfig)
     store.store(group="optim", name="base_optim", node=OptimConfig)
     store.store(group="trainer", name="base_trainer", node=TrainerConfig)
-    for name in TASK_MODULES:
-        try:
-            config_class, _ = get_task(name)
-        except ImportError:  # a task module not written yet; its YAML cannot compose
-            continue
+    for name, schema in noise_schemas().items():
+        store.store(group="noise", name=f"base_{name}", node=schema)
+    for name, (config_class, _) in TASKS.items():
         store.store(group="task", name=f"base_{name}", node=config_class)

@@ -21,10 +21,13 @@ from typing import Any
 
 import torch
 
+from noisyexp import activations
 from noisyexp.atomic import write_bytes_atomic
+from noisyexp.checkpoint import load_checkpoint
 from noisyexp.errors import CheckpointError, ConfigError
 from noisyexp.paper import digitized_curves, paper_tables
 from noisyexp.runs import Group, Run, collect_runs, group_runs
+from noisyexp.units import effective_act
 
 __all__ = [
     "FIGSIZE",
@@ -42,7 +45,6 @@ __all__ = [
 FIGSIZE: tuple[float, float] = (8.0, 5.0)
 DPI = 100
 _UNIT_PANEL = (5.0, 3.0)  # inches per (layer, φ or φ') panel of the unit-shape figure
-_OUTPUT_NOISE_TYPES = ("nan", "nah", "laplace", "nan_fixed_p")
 
 
 @dataclass(frozen=True)
@@ -253,40 +255,29 @@ def _natural_key(text: str) -> list[Any]:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 
-def _load_checkpoint(checkpoint_path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(model state_dict, config dict)`` of a checkpoint, or a one-line CheckpointError."""
-    path = Path(checkpoint_path)
-    if not path.is_file():
-        raise CheckpointError(f"no checkpoint at {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for a bad file; all mean "not one"
-        reason = type(err).__name__
-        raise CheckpointError(f"{path} is not a readable checkpoint ({reason})") from None
-    if not isinstance(payload, dict) or not isinstance(payload.get("model"), dict):
-        raise CheckpointError(f"{path} has no 'model' state_dict")
-    config = payload.get("config")
-    return payload["model"], config if isinstance(config, dict) else {}
-
-
 def _cell_settings(config: dict[str, Any]) -> dict[str, Any]:
-    """Type, α, c of the cell unit from the config's ``act`` (act-level c/α win, as in training).
+    """Type and arguments of the cell unit as the run built it (act-level c/α win, as in training).
 
-    The Gaussian MLP's hidden units are cell (tanh-like) units; values the config leaves unset
-    fall back to the paper code's defaults for hard-tanh (α = 1.15, c = 0.5).
+    The Gaussian MLP's hidden units are cell (tanh-like) units; knobs the config leaves unset are
+    the unit registry's paper defaults.
     """
-    act = config.get("act") or {}
-    cell = act.get("cell") if isinstance(act.get("cell"), dict) else act
-    unit_type = str(cell.get("type", "nan"))
-    alpha = act.get("alpha") if act.get("alpha") is not None else cell.get("alpha")
-    c = act.get("c") if act.get("c") is not None else cell.get("c")
+    act = config.get("act") if isinstance(config.get("act"), dict) else {}
+    cell = effective_act(act).get("cell")
+    if not isinstance(cell, dict):  # a config from elsewhere: the registry's NAN cell
+        cell = {"type": "nan", **activations.paper_defaults("nan", "tanh")}
+    spec = activations.UNIT_TYPES.get(str(cell.get("type")))
     return {
-        "type": unit_type,
-        "alpha": 1.15 if alpha is None else float(alpha),
-        "c": 0.5 if c is None else float(c),
-        "half_normal": unit_type == "nah",
+        "type": str(cell.get("type")),
+        "alpha": cell.get("alpha"),
+        "c": cell.get("c"),
+        "half_normal": bool(spec.variant.get("half_normal")) if spec else False,
         "test_mean": cell.get("test_mean"),
     }
+
+
+def _output_noise_types() -> tuple[str, ...]:
+    """Unit types whose shape φ(x) is Eq 12's (the output-noise units of the registry)."""
+    return tuple(n for n, t in activations.UNIT_TYPES.items() if t.cls is activations.NoisyOutput)
 
 
 def _unit_curves(
@@ -298,11 +289,9 @@ def _unit_curves(
     noise draw ξ, e.g. 1 = one standard deviation, which shows where the learned p lets noise
     (and gradient) through in the saturated regime.
     """
-    from noisyexp.activations import noisy_output
-
     grid = torch.linspace(-6.0, 6.0, 481, dtype=torch.float64)
     inputs = grid[:, None].repeat(1, p.numel()).requires_grad_(True)  # (points, units)
-    outputs = noisy_output(
+    outputs = activations.noisy_output(
         inputs,
         None if xi is None else torch.full_like(inputs, xi),
         kind="tanh",
@@ -331,14 +320,15 @@ def plot_unit_shapes(checkpoint_path: Path, out_png: Path) -> Path:
         CheckpointError: the checkpoint cannot be read or has no noisy output units.
         ConfigError: matplotlib is missing, or the units are not output-noise units (NAN/NAH).
     """
-    state, config = _load_checkpoint(checkpoint_path)
+    payload = load_checkpoint(checkpoint_path)
+    state, config = payload["model"], payload["config"]
     layers = sorted((key[: -len(".p")] for key in state if key.endswith(".p")), key=_natural_key)
     if not layers:
         raise CheckpointError(f"{checkpoint_path} has no noisy units (no '.p' parameters)")
     settings = _cell_settings(config)
-    if settings["type"] not in _OUTPUT_NOISE_TYPES:
+    if settings["type"] not in _output_noise_types():
         raise ConfigError(
-            f"unit shapes are drawn for output-noise units ({', '.join(_OUTPUT_NOISE_TYPES)}), "
+            f"unit shapes are drawn for output-noise units ({', '.join(_output_noise_types())}), "
             f"not act.cell.type={settings['type']!r}"
         )
     width, height = _UNIT_PANEL

@@ -1,35 +1,41 @@
-"""The optimizer a config names, and its per-epoch learning rate."""
+"""The optimizer a config names (a registry of builders), and its per-epoch learning rate.
+
+Adding an optimizer = a builder here, its entry in :data:`OPTIMIZERS`, and a YAML file
+``conf/optim/<name>.yaml`` (its knobs are :class:`~noisyexp.config.OptimConfig`'s).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
 from noisyexp.config import OptimConfig
+from noisyexp.errors import ConfigError
 
-__all__ = ["learning_rate", "make_optimizer"]
+__all__ = ["OPTIMIZERS", "learning_rate", "make_optimizer"]
 
-
-def learning_rate(optim: OptimConfig, epoch: int) -> float:
-    """lr of 0-based ``epoch``: decayed by ``lr_decay`` each epoch from ``lr_decay_start_epoch``."""
-    return optim.lr * optim.lr_decay ** max(0, epoch + 1 - optim.lr_decay_start_epoch)
+Builder = Callable[[list[nn.Parameter], OptimConfig], torch.optim.Optimizer]
 
 
-def make_optimizer(optim: OptimConfig, model: nn.Module) -> torch.optim.Optimizer:
-    """SGD, Adam or RMSprop over every parameter of ``model`` (the units' p included)."""
-    params = list(model.parameters())
-    if optim.name == "sgd":
-        return torch.optim.SGD(
-            params, lr=optim.lr, momentum=optim.momentum, weight_decay=optim.weight_decay
-        )
-    if optim.name == "adam":
-        return torch.optim.Adam(
-            params,
-            lr=optim.lr,
-            betas=tuple(optim.betas),
-            eps=optim.eps,
-            weight_decay=optim.weight_decay,
-        )
+def _sgd(params: list[nn.Parameter], optim: OptimConfig) -> torch.optim.Optimizer:
+    return torch.optim.SGD(
+        params, lr=optim.lr, momentum=optim.momentum, weight_decay=optim.weight_decay
+    )
+
+
+def _adam(params: list[nn.Parameter], optim: OptimConfig) -> torch.optim.Optimizer:
+    return torch.optim.Adam(
+        params,
+        lr=optim.lr,
+        betas=tuple(optim.betas),
+        eps=optim.eps,
+        weight_decay=optim.weight_decay,
+    )
+
+
+def _rmsprop(params: list[nn.Parameter], optim: OptimConfig) -> torch.optim.Optimizer:
     return torch.optim.RMSprop(
         params,
         lr=optim.lr,
@@ -38,3 +44,23 @@ def make_optimizer(optim: OptimConfig, model: nn.Module) -> torch.optim.Optimize
         momentum=optim.momentum,
         weight_decay=optim.weight_decay,
     )
+
+
+#: optimizer name (``optim.name``) -> builder(parameters, optim config)
+OPTIMIZERS: dict[str, Builder] = {"sgd": _sgd, "adam": _adam, "rmsprop": _rmsprop}
+
+
+def learning_rate(optim: OptimConfig, epoch: int) -> float:
+    """lr of 0-based ``epoch``: decayed by ``lr_decay`` each epoch from ``lr_decay_start_epoch``."""
+    return optim.lr * optim.lr_decay ** max(0, epoch + 1 - optim.lr_decay_start_epoch)
+
+
+def make_optimizer(optim: OptimConfig, model: nn.Module) -> torch.optim.Optimizer:
+    """The optimizer ``optim.name`` over every parameter of ``model`` (the units' p included).
+
+    Raises:
+        ConfigError: ``optim.name`` is not in :data:`OPTIMIZERS`.
+    """
+    if optim.name not in OPTIMIZERS:
+        raise ConfigError(f"optim={optim.name!r} is not one of: {', '.join(OPTIMIZERS)}")
+    return OPTIMIZERS[optim.name](list(model.parameters()), optim)

@@ -7,7 +7,7 @@ row. Grouping rules (one row per group):
   its task (so extra presets and preset-less runs still show up);
 * within a table, runs are grouped by (experiment preset, profile, overrides), where the overrides
   leave out ``seed``, ``experiment``, ``profile`` and bookkeeping keys (:data:`IGNORED_OVERRIDES`)
-  and, for runs of a ``make paper`` profile, the profile's budgets (``trainer.*``),
+  and, for runs of a ``make paper`` profile, the profile's budgets (``trainer.*``, ``task.*``),
   so a sweep ``act.c=0.1,0.5,1 seed=1,2,3`` gives one row per c, aggregated over the seeds;
 * a paper row is attached only to the groups that ran its preset unchanged (one per profile); a
   paper row without runs gets an empty group, so the renderers can show it as missing.
@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from noisyexp.config import canonical_act_name
+
 __all__ = [
     "IGNORED_OVERRIDES",
     "REQUIRED_KEYS",
@@ -41,6 +43,8 @@ __all__ = [
     "aggregate",
 ]
 
+#: in a ``make paper`` profile's runs, override keys with these prefixes are its budget: no split
+PROFILE_BUDGET_PREFIXES: tuple[str, ...] = ("trainer.", "task.")
 #: override keys (before ``=``) that never split a row; ``hydra.*`` and ``paths.*`` too
 #: overrides that change how a run executes, not what it computes: never a separate row
 IGNORED_OVERRIDES: frozenset[str] = frozenset(
@@ -192,8 +196,9 @@ def collect_runs(results_dir: Path) -> tuple[list[Run], list[Skipped]]:
 def override_key(overrides: Iterable[str], *, profiled: bool = False) -> tuple[str, ...]:
     """The overrides that define a row: sorted, leading ``+`` dropped, ignored keys removed.
 
-    ``profiled``: the run belongs to a ``make paper`` profile, whose budgets (``trainer.*``) are
-    the profile itself (stated in the table header), so they do not split rows either.
+    ``profiled``: the run belongs to a ``make paper`` profile, whose budgets (``trainer.*``, and
+    the reduced model and data sizes ``task.*`` of the ``cpu`` profile) are the profile itself
+    (stated in the table header and the profile), so they do not split rows either.
     """
     kept = []
     for override in overrides:
@@ -201,8 +206,11 @@ def override_key(overrides: Iterable[str], *, profiled: bool = False) -> tuple[s
         key = text.split("=", 1)[0].strip()
         if key in IGNORED_OVERRIDES or key.startswith(_IGNORED_PREFIXES):
             continue
-        if profiled and key.startswith("trainer."):
+        if profiled and key.startswith(PROFILE_BUDGET_PREFIXES):
             continue
+        if key == "act":  # act=noisy_tanh (before the rename), act=nan and act='nan': one row
+            option = text.split("=", 1)[1].strip().strip("'\"")
+            text = f"act={canonical_act_name(option)}"
         kept.append(text)
     return tuple(sorted(set(kept)))
 
@@ -269,7 +277,11 @@ def _order_rows(table: dict[str, Any], groups: list[Group]) -> list[Group]:
     return ordered
 
 
-def _lookup(run: Run, key: str) -> float | None:
+def _lookup(run: Run, key: str, section: str | None = None) -> float | None:
+    if section is not None:  # one summary section only (e.g. "best": the early-stopping point)
+        values = run.summary.get(section)
+        ok = isinstance(values, dict) and _is_number(values.get(key))
+        return float(values[key]) if ok else None
     for section in ("test", "final"):
         values = run.summary.get(section)
         if isinstance(values, dict) and _is_number(values.get(key)):
@@ -287,7 +299,8 @@ def _is_number(value: Any) -> bool:
 def metric_value(run: Run, metric: dict[str, Any]) -> float | None:
     """The value of a table metric for one run, or None when the run did not record it.
 
-    ``metric["sources"]`` lists ``{"key", "factor"}`` alternatives tried in order;
+    ``metric["sources"]`` lists ``{"key", "factor", "section"}`` alternatives tried in order
+    (``section``: read only that summary section, e.g. ``"best"``);
     ``metric["solved_below"]`` makes it the first ``metrics.jsonl`` step where
     ``solved_below.key`` falls below ``solved_below.threshold``.
     """
@@ -299,7 +312,7 @@ def metric_value(run: Run, metric: dict[str, Any]) -> float | None:
                 return float(row["step"])
         return None
     for source in metric.get("sources", [{"key": metric["key"]}]):
-        value = _lookup(run, source["key"])
+        value = _lookup(run, source["key"], source.get("section"))
         if value is not None:
             return value * source.get("factor", 1.0)
     return None

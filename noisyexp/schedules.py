@@ -1,19 +1,32 @@
-"""Noise-scale schedules: pure functions of the optimizer step, and one call that applies c.
+"""Noise-scale schedules: one frozen dataclass per schedule, and one call that applies c.
 
+A schedule's fields are exactly its config knobs (``conf/noise/<name>.yaml``), with their
+defaults; calling it with the optimizer step gives c_t, or ``None`` when units keep their own c.
 Section 6.6 of the paper anneals c from 30 to 0.5 as c_t = c_0/√(t + 1), t incremented every
-200 updates; :func:`anneal_c` implements it with the (inferred) floor max(c_min, ·). The other
-schedules are the usual alternatives for ablations. Like ``activations.py`` this file depends
-on torch alone.
+200 updates: :class:`Anneal` implements it with the (inferred) floor max(c_min, ·). The other
+schedules are the usual alternatives for ablations.
+
+Adding a schedule = a dataclass here, an entry in :data:`SCHEDULES`, and a YAML file
+``conf/noise/<name>.yaml`` whose defaults list ``base_<name>`` (its schema is derived from the
+dataclass). Like ``activations.py`` this file depends on torch and the standard library alone.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from dataclasses import dataclass
 
 from torch import nn
 
-__all__ = ["SCHEDULES", "anneal_c", "constant_c", "exponential_c", "linear_c", "set_noise_scale"]
+__all__ = [
+    "SCHEDULES",
+    "Anneal",
+    "Constant",
+    "Exponential",
+    "Linear",
+    "make_schedule",
+    "set_noise_scale",
+]
 
 
 def _check_step(step: int) -> None:
@@ -21,55 +34,108 @@ def _check_step(step: int) -> None:
         raise ValueError(f"step must be >= 0, got {step}")
 
 
-def _check_every(every: int) -> None:
-    if every < 1:
-        raise ValueError(f"every must be >= 1, got {every}")
+def _check_scale(key: str, value: float) -> None:
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{key} must be a finite number >= 0, got {value}")
 
 
-def constant_c(step: int, c0: float = 0.5) -> float:
-    """c_t = c0 at every step."""
-    _check_step(step)
-    return float(c0)
+def _check_at_least_one(key: str, value: int) -> None:
+    if value < 1:
+        raise ValueError(f"{key} must be >= 1, got {value}")
 
 
-def anneal_c(step: int, c0: float = 30.0, c_min: float = 0.5, every: int = 200) -> float:
+@dataclass(frozen=True)
+class Constant:
+    """No schedule: each unit keeps the c of its act option for the whole run."""
+
+    def __call__(self, step: int) -> float | None:
+        _check_step(step)
+        return None
+
+
+@dataclass(frozen=True)
+class Anneal:
     """The paper's annealing (§6.6): max(c_min, c0/√(⌊step/every⌋ + 1)).
 
     With the defaults: 30 at steps 0-199, 21.21 at 200, 12.25 at 1000, 4.69 at 8000; the floor
     0.5 is reached at step 719,800.
     """
-    _check_step(step)
-    _check_every(every)
-    return max(float(c_min), c0 / math.sqrt(step // every + 1))
+
+    c0: float = 30.0
+    c_min: float = 0.5
+    every: int = 200
+
+    def __post_init__(self) -> None:
+        _check_scale("c0", self.c0)
+        _check_scale("c_min", self.c_min)
+        _check_at_least_one("every", self.every)
+
+    def __call__(self, step: int) -> float:
+        _check_step(step)
+        return max(float(self.c_min), self.c0 / math.sqrt(step // self.every + 1))
 
 
-def linear_c(step: int, c0: float = 30.0, c_min: float = 0.5, total_steps: int = 10_000) -> float:
-    """Straight line from c0 at step 0 to c_min at ``total_steps``, then c_min."""
-    _check_step(step)
-    if total_steps < 1:
-        raise ValueError(f"total_steps must be >= 1, got {total_steps}")
-    fraction = min(step, total_steps) / total_steps
-    return c0 + (c_min - c0) * fraction
+@dataclass(frozen=True)
+class Linear:
+    """Straight line from c0 at step 0 to c_min at ``decay_steps``, then c_min."""
+
+    c0: float = 5.0
+    c_min: float = 0.5
+    decay_steps: int = 10_000
+
+    def __post_init__(self) -> None:
+        _check_scale("c0", self.c0)
+        _check_scale("c_min", self.c_min)
+        _check_at_least_one("decay_steps", self.decay_steps)
+
+    def __call__(self, step: int) -> float:
+        _check_step(step)
+        fraction = min(step, self.decay_steps) / self.decay_steps
+        return self.c0 + (self.c_min - self.c0) * fraction
 
 
-def exponential_c(
-    step: int, c0: float = 30.0, decay: float = 0.99, every: int = 1, c_min: float = 0.0
-) -> float:
-    """max(c_min, c0·decay^⌊step/every⌋): c is multiplied by ``decay`` every ``every`` steps."""
-    _check_step(step)
-    _check_every(every)
-    if not 0.0 < decay <= 1.0:
-        raise ValueError(f"decay must be in (0, 1], got {decay}")
-    return max(float(c_min), c0 * decay ** (step // every))
+@dataclass(frozen=True)
+class Exponential:
+    """max(c_min, c0·rate^⌊step/every⌋): c is multiplied by ``rate`` every ``every`` steps."""
+
+    c0: float = 5.0
+    c_min: float = 0.5
+    rate: float = 0.9
+    every: int = 200
+
+    def __post_init__(self) -> None:
+        _check_scale("c0", self.c0)
+        _check_scale("c_min", self.c_min)
+        if not 0.0 < self.rate <= 1.0:
+            raise ValueError(f"rate must be in (0, 1], got {self.rate}")
+        _check_at_least_one("every", self.every)
+
+    def __call__(self, step: int) -> float:
+        _check_step(step)
+        return max(float(self.c_min), self.c0 * self.rate ** (step // self.every))
 
 
-#: schedule name -> function(step, **params) -> c
-SCHEDULES: dict[str, Callable[..., float]] = {
-    "constant": constant_c,
-    "anneal": anneal_c,
-    "linear": linear_c,
-    "exponential": exponential_c,
+#: schedule name (the ``noise=`` option) -> its dataclass
+SCHEDULES: dict[str, type] = {
+    "constant": Constant,
+    "anneal": Anneal,
+    "linear": Linear,
+    "exponential": Exponential,
 }
+
+
+def make_schedule(name: str, **params: object):
+    """The schedule ``name`` with ``params`` overriding its defaults.
+
+    Raises:
+        ValueError: an unknown name or knob, or a value the schedule rejects.
+    """
+    if name not in SCHEDULES:
+        raise ValueError(f"unknown noise schedule {name!r}; choose one of: {', '.join(SCHEDULES)}")
+    try:
+        return SCHEDULES[name](**params)
+    except TypeError as err:  # a knob the schedule does not have
+        raise ValueError(f"noise schedule {name!r}: {err}") from None
 
 
 def set_noise_scale(model: nn.Module, c: float) -> int:

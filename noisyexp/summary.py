@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import subprocess
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ import torch
 import noisyexp
 from noisyexp.atomic import write_text_atomic
 
-__all__ = ["SUMMARY_SCHEMA", "code_version", "write_json_atomic"]
+__all__ = ["SUMMARY_SCHEMA", "build_summary", "code_version", "write_json_atomic"]
 
 SUMMARY_SCHEMA = 1
 
@@ -53,4 +55,51 @@ def environment() -> dict[str, str]:
         "code_version": code_version(),
         "noisyexp_version": noisyexp.__version__,
         "torch_version": torch.__version__,
+    }
+
+
+def build_summary(
+    config: dict[str, Any],
+    *,
+    status: str,
+    error: str | None,
+    experiment: str | None,
+    overrides: list[str],
+    dataset: Any,
+    device: str,
+    steps: int,
+    max_steps: int,
+    steps_per_epoch: int,
+    wall_time_s: float,
+    started_at: str,
+    final: dict[str, float],
+    best: dict[str, Any],
+    test: dict[str, float],
+) -> dict[str, Any]:
+    """The contents of ``summary.json``: ``config`` is the run's config as plain data."""
+    return {
+        "schema": SUMMARY_SCHEMA,
+        "status": status,
+        "error": error,
+        "task": config["task"]["name"],
+        "act": config["act"]["name"],
+        "noise": config["noise"]["name"],
+        "optim": config["optim"]["name"],
+        "experiment": experiment,
+        "profile": config["profile"],
+        "seed": config["seed"],
+        "overrides": overrides,
+        "config": config,
+        **environment(),
+        "dataset": dataclasses.asdict(dataset),
+        "device": device,
+        "steps": steps,
+        "max_steps": max_steps,
+        "epochs": steps / steps_per_epoch,
+        "wall_time_s": round(wall_time_s, 3),
+        "started_at": started_at,
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "final": final,
+        "best": best,
+        "test": test,
     }

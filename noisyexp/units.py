@@ -1,54 +1,82 @@
-"""Turn an ``act`` config into the two unit factories that models are built from."""
+"""Turn an ``act`` config into the two unit factories that models are built from.
+
+Nothing here lists unit types: every knob a config sets is handed to the activation library's
+registry (``activations.make_unit``), whose unit signatures accept or reject it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
+from typing import Any
 
 from torch import nn
 
 from noisyexp import activations
-from noisyexp.config import REFERENCE_UNIT_TYPES, SIGMA_UNIT_TYPES, ActConfig, UnitConfig
+from noisyexp.config import ActConfig, UnitConfig, canonical_act_name
 from noisyexp.errors import ConfigError
-from noisyexp.tasks.base import Units
+from noisyexp.models.units import Units
 
-__all__ = ["build_units", "unit_params"]
+__all__ = ["ROLES", "build_units", "effective_act", "unit_params"]
 
-_ALPHA_TYPES = ("nan", "nah", "laplace", "nan_fixed_p")
+#: model role -> the kind of unit it takes: gates are sigmoid-like, cells tanh-like
+ROLES = {"gate": "sigmoid", "cell": "tanh"}
+#: UnitConfig field -> the unit's keyword argument, where the two names differ
+_ARGUMENT_NAMES = {"clip": "clip_output"}
+#: the act-level knobs that override both units (``act.c=0.5`` sweeps the noise scale)
+_ACT_KNOBS = ("c", "alpha", "clip")
 
 
-def unit_params(unit: UnitConfig, act: ActConfig) -> dict[str, object]:
-    """Keyword overrides for :func:`activations.make_unit` (only the knobs that were set)."""
-    params: dict[str, object] = {}
-    c = act.c if act.c is not None else unit.c
-    alpha = act.alpha if act.alpha is not None else unit.alpha
-    if unit.type in REFERENCE_UNIT_TYPES:
-        return params
-    if c is not None:
-        params["sigma" if unit.type in SIGMA_UNIT_TYPES else "c"] = c
-    if alpha is not None and unit.type in _ALPHA_TYPES:
-        params["alpha"] = alpha
-    if unit.type == "nanil" and unit.softplus:
-        params["softplus"] = True
-    if unit.type == "nah" and unit.test_mean is not None:
-        params["test_mean"] = unit.test_mean
-    clip = act.clip if act.clip is not None else unit.clip
-    if clip and unit.type in _ALPHA_TYPES:  # the output-noise units
-        params["clip_output"] = True
+def _accepted(unit_type: str) -> set[str]:
+    spec = activations.unit_type(unit_type)
+    return set(spec.knobs) | ({"c"} if spec.scale_knob == "sigma" else set())  # c aliases σ
+
+
+def unit_params(unit: UnitConfig, act: ActConfig) -> dict[str, Any]:
+    """Keyword arguments for :func:`activations.make_unit`: every knob that was set.
+
+    A unit's own knobs are passed whether or not its type takes them (so a typo is an error,
+    not a silent no-op); ``None``/``False`` mean "unset". The act-level ``c``, ``alpha`` and
+    ``clip`` go to the units that take them.
+    """
+    params: dict[str, Any] = {}
+    for item in dataclasses.fields(UnitConfig):
+        value = getattr(unit, item.name)
+        if item.name != "type" and value is not None and value is not False:
+            params[_ARGUMENT_NAMES.get(item.name, item.name)] = value
+    accepted = _accepted(unit.type)
+    for knob in _ACT_KNOBS:
+        value = getattr(act, knob)
+        argument = _ARGUMENT_NAMES.get(knob, knob)
+        if value is not None and argument in accepted:
+            params[argument] = value
     return params
 
 
-def _make(type_name: str, kind: str, params: dict[str, object], num_units: int) -> nn.Module:
+def _make(type_name: str, kind: str, params: dict[str, Any], num_units: int) -> nn.Module:
     return activations.make_unit(type_name, num_units, kind=kind, **params)
+
+
+def _check_act_knobs(act: ActConfig) -> None:
+    for knob in _ACT_KNOBS:
+        value = getattr(act, knob)
+        argument = _ARGUMENT_NAMES.get(knob, knob)
+        units = [getattr(act, role).type for role in ROLES]
+        if value is not None and not any(argument in _accepted(t) for t in units):
+            raise ConfigError(
+                f"act.{knob}={value}: no unit of act={act.name} ({', '.join(units)}) takes {knob}"
+            )
 
 
 def build_units(act: ActConfig) -> Units:
     """Factories for the gate (sigmoid-like) and cell (tanh-like) units of ``act``.
 
     Raises:
-        ConfigError: a unit's parameters are rejected by the activation library.
+        ConfigError: a knob no unit takes, or a value the activation library rejects.
     """
+    _check_act_knobs(act)
     factories = {}
-    for role, kind in (("gate", "sigmoid"), ("cell", "tanh")):
+    for role, kind in ROLES.items():
         unit: UnitConfig = getattr(act, role)
         params = unit_params(unit, act)
         try:  # build one now so a bad value fails before any data is read
@@ -57,3 +85,36 @@ def build_units(act: ActConfig) -> Units:
             raise ConfigError(f"act.{role}: {err}") from None
         factories[role] = partial(_make, unit.type, kind, params)
     return Units(gate=factories["gate"], cell=factories["cell"])
+
+
+def effective_act(act: dict[str, Any]) -> dict[str, Any]:
+    """What an act config (as saved in a run) builds: canonical name, each unit's full arguments.
+
+    Two configs that build the same units compare equal, e.g. ``act=noisy_tanh`` with its
+    α and c written out (runs from before the rename) and ``act=nan`` leaving them to the paper
+    defaults. A config that cannot be read this way is returned as it is.
+    """
+    try:
+        config = ActConfig(
+            name=act["name"],
+            gate=UnitConfig(**act["gate"]),
+            cell=UnitConfig(**act["cell"]),
+            c=act.get("c"),
+            alpha=act.get("alpha"),
+            clip=act.get("clip"),
+        )
+    except (KeyError, TypeError, ConfigError):
+        return act
+    resolved: dict[str, Any] = {"name": canonical_act_name(config.name)}
+    for role, kind in ROLES.items():
+        unit: UnitConfig = getattr(config, role)
+        try:
+            spec = activations.unit_type(unit.type)
+            params = unit_params(unit, config)
+            if spec.scale_knob == "sigma" and "c" in params:
+                params["sigma"] = params.pop("c")
+            full = {**activations.paper_defaults(unit.type, kind), **params} if spec.noisy else {}
+        except ValueError:
+            return act
+        resolved[role] = {"type": unit.type, **full}
+    return resolved

@@ -51,10 +51,9 @@ def candidates(x: torch.Tensor, compiled: bool) -> dict[str, Forward]:
     num_units = x.shape[-1]
     nan_kwargs = {"kind": "tanh", "alpha": 1.15, "c": 0.5}
     table: dict[str, Forward] = {"torch.tanh (baseline)": torch.tanh}
-    for type_name in ("sigmoid", "tanh", "hard_sigmoid", "hard_tanh"):
-        table[type_name] = _unit(type_name, num_units, "tanh")
-    for type_name in ("nan", "nah", "laplace", "nan_fixed_p", "nani", "nanis", "nanil"):
-        table[f"{type_name} (tanh)"] = _unit(type_name, num_units, "tanh")
+    for type_name, spec in activations.UNIT_TYPES.items():  # every registered unit type
+        label = f"{type_name} (tanh)" if spec.noisy else type_name
+        table[label] = _unit(type_name, num_units, "tanh")
     table["nah (sigmoid)"] = _unit("nah", num_units, "sigmoid")
     table["nanil softplus (tanh)"] = _unit("nanil", num_units, "tanh", softplus=True)
     table["nan fn, xi given"] = _with_fixed_noise(

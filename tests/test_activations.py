@@ -17,8 +17,8 @@ import torch
 from noisyexp import activations as act
 
 BATCH, TIME, UNITS = 3, 5, 11
-NOISY_TYPES = ["nan", "nah", "laplace", "nan_fixed_p", "nani", "nanis", "nanil"]
-REFERENCE_TYPES = ["sigmoid", "tanh", "hard_sigmoid", "hard_tanh"]
+NOISY_TYPES = [name for name, spec in act.UNIT_TYPES.items() if spec.noisy]
+REFERENCE_TYPES = [name for name, spec in act.UNIT_TYPES.items() if not spec.noisy]
 
 
 # ---- independent float64 reference (numpy), written from paper.md §1 ----------------------
@@ -438,7 +438,7 @@ def test_input_noise_test_time_is_hard_unit(function):
 @pytest.mark.parametrize("type_name", NOISY_TYPES)
 def test_make_unit_builds_noisy_types_with_paper_defaults(type_name, kind):
     unit = act.make_unit(type_name, UNITS, kind=kind)
-    cls, variant = act.UNIT_TYPES[type_name]
+    cls, variant = act.UNIT_TYPES[type_name].cls, act.UNIT_TYPES[type_name].variant
     assert type(unit) is cls and unit.kind == kind and unit.num_units == UNITS
     defaults = act.paper_defaults(type_name, kind)
     expected_c = defaults.get("c", defaults.get("sigma"))
@@ -759,3 +759,43 @@ def test_clip_output_keeps_a_huge_noise_inside_the_hard_range(kind, low, high):
     unclipped = free(x)
     assert unclipped.min() < low or unclipped.max() > high  # the clip did something
     torch.testing.assert_close(out, unclipped.clamp(low, high), rtol=0, atol=0)
+
+
+# ---- registry ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("type_name", NOISY_TYPES)
+def test_class_defaults_agree_with_the_registry(type_name):
+    """A unit built straight from its class has the registry's paper defaults (no drift)."""
+    spec = act.UNIT_TYPES[type_name]
+    for kind in act.KINDS:
+        direct = spec.cls(4, kind, **spec.variant)
+        built = act.make_unit(type_name, 4, kind=kind)
+        assert float(direct.c) == float(built.c)
+        assert getattr(direct, "alpha", None) == getattr(built, "alpha", None)
+
+
+def test_registry_knobs_come_from_the_class_signature():
+    assert act.UNIT_TYPES["nah"].knobs == (
+        "alpha",
+        "c",
+        "noise",
+        "learn_p",
+        "test_mean",
+        "clip_output",
+    )
+    assert act.UNIT_TYPES["nani"].scale_knob == "sigma"
+    assert act.UNIT_TYPES["nan"].scale_knob == "c"
+    assert act.UNIT_TYPES["tanh"].knobs == () and act.UNIT_TYPES["tanh"].scale_knob is None
+
+
+def test_registry_rejects_duplicates_unknown_knobs_and_unknown_names():
+    with pytest.raises(ValueError, match="already registered"):
+        act.register_unit("nan", act.NoisyOutput)
+    with pytest.raises(ValueError, match="unknown knobs"):
+        act.register_unit("broken", act.NoisyInput, defaults={"tanh": {"alpha": 1.0}})
+    assert "broken" not in act.UNIT_TYPES
+    with pytest.raises(ValueError, match="unknown unit type 'nam'; choose one of: sigmoid"):
+        act.make_unit("nam", 3, kind="tanh")
+    with pytest.raises(ValueError, match="does not take"):
+        act.make_unit("nah", 3, kind="tanh", half_normal=False)  # the variant is not a knob

@@ -53,7 +53,7 @@ def test_train_with_defaults_writes_a_completed_run(results):
     (summary_path,) = _summaries(results)
     summary = json.loads(summary_path.read_text())
     assert summary["status"] == "completed"
-    assert summary_path.parent.parent.name == "tanh"
+    assert summary_path.parent.parent.name == "sigmoid_tanh"
     assert summary_path.parent.parent.parent.name == "gaussians"
     assert (summary_path.parent / ".hydra" / "config.yaml").is_file()
 
@@ -120,7 +120,7 @@ def test_resume_extends_a_run_in_place(results):
     assert _summaries(results) == [summary_path]  # same directory, no new run
     summary = json.loads(summary_path.read_text())
     assert summary["status"] == "completed" and summary["steps"] == 8
-    assert summary["act"] == "noisy_tanh"  # the saved overrides were kept
+    assert summary["act"] == "nan"  # the saved overrides (the alias act=noisy_tanh) were kept
 
 
 def test_multirun_with_the_joblib_launcher_gives_each_job_its_own_directory(results):
@@ -154,3 +154,56 @@ def test_shell_completion_completes_after_the_subcommand(capsys, monkeypatch):
     monkeypatch.setenv("COMP_LINE", "noisyexp train act=noisy")
     assert main(["-sc", "query=bash"]) == 0
     assert capsys.readouterr().out.split() == ["act=noisy_tanh", "act=noisy_tanh_half"]
+
+
+def test_act_nan_names_the_option_although_hydra_reads_nan_as_a_number(results):
+    assert _train(results, "act=nan", "trainer.max_steps=2") == 0
+    (summary_path,) = _summaries(results)
+    summary = json.loads(summary_path.read_text())
+    assert summary["status"] == "completed"
+    assert (summary["act"], summary["config"]["act"]["cell"]["type"]) == ("nan", "nan")
+    run_dir = summary_path.parent
+    assert main(["train", f"resume={run_dir}", "trainer.max_steps=3"]) == 0  # saved as 'nan'
+    assert json.loads(summary_path.read_text())["steps"] == 3
+
+
+def test_a_sweep_over_acts_may_include_nan(results):
+    from noisyexp.cli import _quote_option_names
+
+    assert _quote_option_names(["-m", "act=nan,nah", "act.c=0.5", "+act=inf"]) == [
+        "-m",
+        "act='nan',nah",
+        "act.c=0.5",
+        "+act='inf'",
+    ]
+    assert _quote_option_names(["act='nan'", "seed=1"]) == ["act='nan'", "seed=1"]
+
+
+def test_a_run_saved_before_the_rename_resumes(results):
+    """A run dir as the code before the registries wrote it: old act name, defaults written out,
+    every schedule's knob in the noise section. It resumes and keeps its table row."""
+    import torch
+
+    from noisyexp.checkpoint import load_checkpoint, save_checkpoint
+    from noisyexp.runs import override_key
+
+    assert _train(results, "act=nan", "noise=anneal") == 0
+    (summary_path,) = _summaries(results)
+    run_dir = summary_path.parent
+    (run_dir / ".hydra" / "overrides.yaml").write_text(
+        "- act=noisy_tanh\n- noise=anneal\n- trainer.max_steps=4\n"
+    )
+    last = run_dir / "checkpoints" / "last.pt"
+    payload = load_checkpoint(last)
+    act = payload["config"]["act"]
+    act["name"] = "noisy_tanh"
+    act["gate"].update(alpha=1.1, c=0.15)
+    act["cell"].update(alpha=1.15, c=0.5)
+    payload["config"]["noise"].update(decay_steps=10000, rate=0.9)
+    payload.pop("format")
+    save_checkpoint(last, payload)
+    assert torch.load(last, weights_only=True)["config"]["act"]["name"] == "noisy_tanh"
+    assert main(["train", f"resume={run_dir}", "trainer.max_steps=6"]) == 0
+    summary = json.loads(summary_path.read_text())
+    assert summary["status"] == "completed" and summary["steps"] == 6
+    assert override_key(["act=noisy_tanh"]) == override_key(summary["overrides"][:1])

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 
 import pytest
 from _tiny_data import write_tiny_mnist
+from omegaconf import OmegaConf
 
 from noisyexp.cli import CONF_DIR
 from noisyexp.data.files import RemoteFile
-from noisyexp.tasks import mnist, ptb
+from noisyexp.tasks import mnist, nmt, ptb
 from noisyexp.train import RunInfo, train
 
-PRESETS = sorted(path.stem for path in (CONF_DIR / "experiment").glob("*.yaml"))
+ALL_EXPERIMENTS = sorted(path.stem for path in (CONF_DIR / "experiment").glob("*.yaml"))
+# family bases (ptb_small, unique, ...): experiments that other presets extend; selected alone,
+# each is its family's reference preset, so running them again would only repeat those
+FAMILY_BASES = {
+    entry
+    for name in ALL_EXPERIMENTS
+    for entry in OmegaConf.load(CONF_DIR / "experiment" / f"{name}.yaml").get("defaults", [])
+    if isinstance(entry, str) and entry != "_self_"
+}
+PRESETS = [name for name in ALL_EXPERIMENTS if name not in FAMILY_BASES]
 SHRINK = [
     "trainer.max_steps=2",
     "trainer.max_epochs=null",
@@ -31,6 +42,20 @@ TASK_SHRINK = {
         "task.test_batch_size=2",
     ],
     "mnist": ["task.batch_size=4", "task.valid_size=8"],
+    "nmt": [  # dl4mt's 512/1024 sizes write 300 MB checkpoints: the same model, narrower
+        "task.batch_size=2",
+        "task.eval_batch_size=4",
+        "task.decode_max_len=4",
+        "task.embedding_size=8",
+        "task.hidden_size=8",
+    ],
+    "lte": [
+        "task.batch_size=2",
+        "task.unroll=5",
+        "task.valid_size=2",
+        "task.test_size=2",
+        "task.eval_columns=2",
+    ],
     "unique_count": [
         "task.train_size=8",
         "task.valid_size=4",
@@ -65,18 +90,31 @@ def tiny_mnist(tmp_path, monkeypatch):
     monkeypatch.setattr(mnist, "MNIST_FILES", digests)
 
 
-def _task_of(preset: str) -> str:
-    for line in (CONF_DIR / "experiment" / f"{preset}.yaml").read_text().splitlines():
-        if line.strip().startswith("- override /task:"):
-            return line.split(":")[1].strip()
-    return "gaussians"
+@pytest.fixture
+def tiny_multi30k(tmp_path, monkeypatch):
+    """Three French/English pairs per split as the Multi30k folder, checksums patched to match."""
+    folder = tmp_path / "data" / "multi30k"
+    folder.mkdir(parents=True)
+    pairs = {"fr": "Un chien court.\nUne femme lit.\nDeux hommes.\n", "en": "A dog runs.\n"}
+    pairs["en"] += "A woman reads.\nTwo men.\n"
+    digests = {}
+    for split in ("train", "val", "test_2016_flickr"):
+        for lang, text in pairs.items():
+            body = gzip.compress(text.encode())
+            (folder / f"{split}.{lang}.gz").write_bytes(body)
+            digests[f"{split}.{lang}"] = (hashlib.md5(body).hexdigest(), "0" * 32)
+    monkeypatch.setattr(nmt, "MULTI30K_MD5", digests)
+
+
+def test_family_bases_are_experiments():
+    assert FAMILY_BASES and FAMILY_BASES.issubset(ALL_EXPERIMENTS)
 
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_every_experiment_preset_runs_two_steps(
-    compose_config, tmp_path, tiny_ptb, tiny_mnist, preset
+    compose_config, tmp_path, tiny_ptb, tiny_mnist, tiny_multi30k, preset
 ):
-    task = _task_of(preset)
+    task = compose_config(f"experiment={preset}").task.name  # the preset's, or its base's
     cfg = compose_config(f"experiment={preset}", *SHRINK, *TASK_SHRINK.get(task, []))
     result = train(cfg, tmp_path / "run", RunInfo(experiment=preset))
     summary = json.loads((result.run_dir / "summary.json").read_text())

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from noisyexp import figures
+from noisyexp.checkpoint import save_checkpoint
 from noisyexp.errors import CheckpointError, ConfigError
 from noisyexp.paper import digitized_curves
 
@@ -112,7 +113,7 @@ def _gaussian_checkpoint(path: Path, layers: int, units: int, cell: dict) -> Pat
         model[f"net.{2 * layer + 1}.c"] = torch.tensor(0.5)
     config = {"act": {"name": "noisy_tanh", "cell": cell, "gate": {"type": "nan"}, "c": None}}
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"model": model, "config": config, "step": 5}, path)
+    save_checkpoint(path, {"model": model, "optimizer": {}, "step": 5, "config": config, "rng": {}})
     return path
 
 
@@ -171,11 +172,14 @@ def test_unit_curves_with_a_fixed_draw_add_the_learned_noise_in_saturation() -> 
 
 
 def test_unit_shapes_reject_checkpoints_without_noisy_units(tmp_path: Path) -> None:
-    torch.save({"model": {"net.0.weight": torch.zeros(2, 2)}, "config": {}}, tmp_path / "a.pt")
+    model = {"net.0.weight": torch.zeros(2, 2)}
+    save_checkpoint(
+        tmp_path / "a.pt", {"model": model, "optimizer": {}, "step": 1, "config": {}, "rng": {}}
+    )
     with pytest.raises(CheckpointError, match="no noisy units"):
         figures.plot_unit_shapes(tmp_path / "a.pt", tmp_path / "a.png")
     (tmp_path / "b.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+    with pytest.raises(CheckpointError, match="is not a checkpoint"):
         figures.plot_unit_shapes(tmp_path / "b.pt", tmp_path / "b.png")
     assert not (tmp_path / "a.png").exists() and not (tmp_path / "b.png").exists()
 

@@ -12,7 +12,7 @@ from noisyexp.cli import CONF_DIR, main
 from noisyexp.errors import ConfigError
 from noisyexp.paper import paper_tables
 from noisyexp.reproduce import available_profiles, load_profile, sweep_command
-from noisyexp.train import _structural_changes, previous_status
+from noisyexp.train import previous_status, structural_changes
 
 PRESETS = {p.stem for p in (CONF_DIR / "experiment").glob("*.yaml")}
 
@@ -43,12 +43,14 @@ def test_a_profile_runs_every_table_row_that_has_a_preset(name):
 
 
 def test_the_cpu_profile_changes_budgets_only():
-    """Budgets are trainer.* keys, which do not split a profile's table rows."""
+    """Budgets are trainer.* keys (and task.* sizes), which do not split a profile's table rows."""
+    from noisyexp.runs import PROFILE_BUDGET_PREFIXES
+
     profile = load_profile("cpu")
     overrides = [*profile.overrides]
     for plan in profile.sweeps.values():
         overrides += plan.overrides
-    assert all(o.split("=")[0].startswith("trainer.") for o in overrides), overrides
+    assert all(o.split("=")[0].startswith(PROFILE_BUDGET_PREFIXES) for o in overrides), overrides
 
 
 def test_a_typo_in_a_profile_fails_loudly(tmp_path):
@@ -101,8 +103,8 @@ def test_an_option_added_since_a_run_started_does_not_block_its_resume():
     saved = {"act": {"gate": {"type": "nan"}}, "trainer": {"max_steps": 5}}
     off = {"act": {"gate": {"type": "nan", "clip": False}}, "trainer": {"max_steps": 9}}
     on = {"act": {"gate": {"type": "nan", "clip": True}}, "trainer": {"max_steps": 9}}
-    assert _structural_changes(saved, off) == []
-    assert _structural_changes(saved, on) == ["act.gate.clip"]
+    assert structural_changes(saved, off) == []
+    assert structural_changes(saved, on) == ["act.gate.clip"]
 
 
 def test_paper_runs_skips_completed_runs_and_resumes_stopped_ones(tmp_path, capsys):

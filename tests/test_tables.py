@@ -348,3 +348,9 @@ def test_empty_results_folder_still_writes_every_table(tmp_path: Path) -> None:
     written = tables.main(tmp_path / "nothing", tmp_path / "out", echo=None)
     assert {p.name for p in written} >= {"table2_ptb.md", "skipped.md", "sweeps.md", "tables.md"}
     assert "Ours: no completed runs yet." in (tmp_path / "out" / "mnist.md").read_text("utf-8")
+
+
+def test_old_act_names_fall_into_the_renamed_rows() -> None:
+    assert override_key(["act=noisy_tanh", "seed=1"]) == override_key(["act=nan", "seed=2"])
+    assert override_key(["act=tanh"]) == ("act=sigmoid_tanh",)
+    assert override_key(["act=nani"]) == ("act=nani",)

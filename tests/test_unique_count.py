@@ -232,3 +232,16 @@ def test_curriculum_run_stopped_and_resumed_matches_a_straight_run(straight_and_
     assert resumed["final"] == straight["final"]
     assert resumed["test"] == straight["test"]
     assert straight["final"]["valid/curriculum_len"] == 14.0  # 4 -> 9 -> 14 over two misses
+
+
+def test_batches_are_the_shared_helpers_and_the_old_per_epoch_shuffles():
+    from noisyexp.data.batching import step_batch_indices
+    from noisyexp.rng import seeded_generator
+
+    task = _task(seed=3, train_size=200, batch_size=64)
+    for step in (0, 1, 2, 3, 5, 7):  # three epochs of three batches (the last 8 dropped)
+        epoch, position = divmod(step, task.steps_per_epoch())  # what the task did before
+        order = torch.randperm(200, generator=seeded_generator(3, epoch))
+        expected = order[position * 64 : (position + 1) * 64]
+        assert torch.equal(task._batch_indices(step), expected)
+        assert torch.equal(step_batch_indices(200, 64, 3, step), expected)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from noisyexp.rng import seeded_generator
@@ -9,8 +11,12 @@ from noisyexp.rng import seeded_generator
 __all__ = ["epoch_permutation", "step_batch_indices"]
 
 
+@functools.lru_cache(maxsize=4)
 def epoch_permutation(num_items: int, seed: int, epoch: int) -> torch.Tensor:
-    """The shuffled order of ``num_items`` examples for ``epoch``; the same for the same inputs."""
+    """The shuffled order of ``num_items`` examples for ``epoch``; the same for the same inputs.
+
+    Cached (one shuffle per epoch, not per step): the tensor is shared, so never modify it.
+    """
     return torch.randperm(num_items, generator=seeded_generator(seed, epoch))
 
 
@@ -25,4 +31,4 @@ def step_batch_indices(num_items: int, batch_size: int, seed: int, step: int) ->
         raise ValueError(f"{num_items} examples cannot fill one batch of {batch_size}")
     epoch, index = divmod(step, batches_per_epoch)
     order = epoch_permutation(num_items, seed, epoch)
-    return order[index * batch_size : (index + 1) * batch_size]
+    return order[index * batch_size : (index + 1) * batch_size].clone()

@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from noisyexp.models.recurrent import RecurrentWeightGrad, _RecurrentLayer
-from noisyexp.tasks.base import UnitFactory
+from noisyexp.models.units import UnitFactory
 
 __all__ = ["GRU"]
 

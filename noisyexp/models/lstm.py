@@ -28,7 +28,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from noisyexp.models.recurrent import RecurrentWeightGrad, _RecurrentLayer, is_reference_unit
-from noisyexp.tasks.base import UnitFactory
+from noisyexp.models.units import UnitFactory
 
 __all__ = ["LSTM", "LSTMState", "lstm_weights", "is_reference_unit", "RecurrentWeightGrad"]
 

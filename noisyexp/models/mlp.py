@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from noisyexp.tasks.base import UnitFactory
+from noisyexp.models.units import UnitFactory
 
 __all__ = ["MLP"]
 

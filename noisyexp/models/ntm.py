@@ -32,13 +32,12 @@ Layout of one step (B = batch, N = memory rows, M = memory width, R = read heads
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from noisyexp.models.lstm import LSTM
+from noisyexp.models.units import UnitFactory
 
 __all__ = [
     "content_weights",
@@ -51,8 +50,6 @@ __all__ = [
     "Heads",
     "NTM",
 ]
-
-UnitFactory = Callable[[int], nn.Module]
 
 _EPS = 1e-8
 

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from noisyexp.tasks.base import UnitFactory
+from noisyexp.models.units import UnitFactory
 
 __all__ = ["is_reference_unit", "RecurrentWeightGrad"]
 

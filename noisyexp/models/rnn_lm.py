@@ -15,7 +15,7 @@ from torch import nn
 
 from noisyexp.models.gru import GRU
 from noisyexp.models.lstm import LSTM
-from noisyexp.tasks.base import UnitFactory
+from noisyexp.models.units import UnitFactory
 
 __all__ = ["CELLS", "RNNLanguageModel", "RNNState", "detach_state"]
 

@@ -1,34 +1,50 @@
 """Task registry: a task name picks a (config dataclass, Task class) pair.
 
-Each task module defines ``TASKS: dict[str, tuple[type, type[Task]]]``. Modules are imported
-when a task is asked for, so a broken optional task never stops the others from loading.
+Every module of this package that defines ``TASKS: dict[str, tuple[type, type[Task]]]``
+contributes its names, found by walking the package, so adding a task = its module here + one
+YAML file ``conf/task/<name>.yaml`` (whose defaults list ``base_<name>``).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
+import logging
+import pkgutil
 
 from noisyexp.errors import ConfigError
 from noisyexp.tasks.base import Task
 
-__all__ = ["TASK_MODULES", "task_names", "get_task"]
+__all__ = ["TASKS", "get_task", "task_names"]
 
-#: task name -> module that defines it
-TASK_MODULES: dict[str, str] = {
-    "gaussians": "noisyexp.tasks.gaussians",
-    "mnist": "noisyexp.tasks.mnist",
-    "ptb": "noisyexp.tasks.ptb",
-    "wordlm": "noisyexp.tasks.ptb",
-    "ptb_char": "noisyexp.tasks.ptb_char",
-    "unique_count": "noisyexp.tasks.unique_count",
-    "copy": "noisyexp.tasks.ntm_tasks",
-    "assoc_recall": "noisyexp.tasks.ntm_tasks",
-}
+log = logging.getLogger(__name__)
+
+
+@functools.cache
+def _discover() -> dict[str, tuple[type, type[Task]]]:
+    found: dict[str, tuple[type, type[Task]]] = {}
+    for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        try:
+            module = importlib.import_module(f"{__name__}.{module_info.name}")
+        except ImportError as err:  # an optional dependency missing: the other tasks still load
+            log.warning("task module %s not loaded: %s", module_info.name, err)
+            continue
+        for name, entry in getattr(module, "TASKS", {}).items():
+            if name in found:
+                raise RuntimeError(f"task {name!r} is defined twice (again in {module.__name__})")
+            found[name] = entry
+    return found
+
+
+def __getattr__(name: str) -> object:
+    if name == "TASKS":  # discovered on first use, so `import noisyexp.tasks` stays cheap
+        return _discover()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def task_names() -> list[str]:
     """All registered task names."""
-    return sorted(TASK_MODULES)
+    return sorted(_discover())
 
 
 def get_task(name: str) -> tuple[type, type[Task]]:
@@ -37,7 +53,7 @@ def get_task(name: str) -> tuple[type, type[Task]]:
     Raises:
         ConfigError: the name is not a registered task.
     """
-    if name not in TASK_MODULES:
+    tasks = _discover()
+    if name not in tasks:
         raise ConfigError(f"unknown task {name!r}; choose one of: {', '.join(task_names())}")
-    module = importlib.import_module(TASK_MODULES[name])
-    return module.TASKS[name]
+    return tasks[name]

@@ -1,15 +1,14 @@
 """The contract between the trainer and a task.
 
-A task owns its data, builds its model from two unit factories, computes the training loss
-for a global step and evaluates a split. It knows nothing about Hydra, logging or checkpoint
-files: the trainer drives it, and saves what `state_dict` returns so a resumed run continues
-bit for bit.
+A task owns its data (read or generated in :meth:`Task.setup`), builds its model from two unit
+factories, computes the training loss for a global step and evaluates a split. It knows nothing
+about Hydra, logging or checkpoint files: the trainer drives it, and saves what `state_dict`
+returns so a resumed run continues bit for bit.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,27 +16,14 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["UnitFactory", "Units", "StepOutput", "DatasetInfo", "Task"]
+from noisyexp.models.units import Units
 
-UnitFactory = Callable[[int], nn.Module]
-"""Builds an activation unit for a layer of ``num_units`` features (the last dimension)."""
-
-
-@dataclass(frozen=True)
-class Units:
-    """The two unit factories a model is built from.
-
-    ``gate`` is sigmoid-like (LSTM/GRU gates), ``cell`` is tanh-like (candidates, cell output,
-    MLP hidden layers).
-    """
-
-    gate: UnitFactory
-    cell: UnitFactory
+__all__ = ["Units", "StepOutput", "DatasetInfo", "Task"]  # Units: re-exported, the models' type
 
 
 @dataclass
 class StepOutput:
-    """What one training step returns: the loss to backpropagate and scalars to log.
+    """What one training step returns: the loss to backpropagate.
 
     ``num_items`` is the number of predictions behind ``loss`` (tokens, examples), used for
     throughput figures. ``reported_loss`` is the per-item loss to log when ``loss`` is scaled
@@ -45,7 +31,6 @@ class StepOutput:
     """
 
     loss: torch.Tensor
-    metrics: dict[str, float] = field(default_factory=dict)
     num_items: int = 0
     reported_loss: torch.Tensor | None = None
 
@@ -63,11 +48,10 @@ class DatasetInfo:
 class Task(abc.ABC):
     """Base class of every task.
 
-    Subclasses are constructed as
-    ``TaskClass(cfg, data_dir=..., seed=..., device=..., download=...)`` where ``cfg`` is the
-    task's own config dataclass. Data that must be downloaded is read in
-    ``__init__`` (raising :class:`noisyexp.errors.DataError` with a one-line message when it is
-    missing or corrupt).
+    Every task is constructed as ``TaskClass(cfg, data_dir=..., seed=..., device=...,
+    download=...)`` where ``cfg`` is the task's own config dataclass; the constructor stores
+    those and calls :meth:`setup`, where a subclass reads or generates its data (raising
+    :class:`noisyexp.errors.DataError` with a one-line message when it is missing or corrupt).
 
     Training batches must be a deterministic function of ``(seed, step)`` plus whatever
     ``state_dict`` holds, so a run stopped at step k and resumed ends bit-identical to a run that
@@ -80,6 +64,9 @@ class Task(abc.ABC):
     higher_is_better: bool = False
     #: splits evaluated at every evaluation (the test split is evaluated once, at the end)
     eval_splits: tuple[str, ...] = ("valid",)
+    #: where a task may write files of its own (translations): the trainer sets it to the run
+    #: directory, which holds ``checkpoints/``; None outside a run
+    output_dir: Path | None = None
 
     def __init__(
         self,
@@ -95,6 +82,10 @@ class Task(abc.ABC):
         self.seed = seed
         self.device = device
         self.download = download  # whether missing files may be fetched
+        self.setup()
+
+    def setup(self) -> None:  # noqa: B027
+        """Read or generate the data: called once by ``__init__``, with the attributes set."""
 
     @abc.abstractmethod
     def dataset_info(self) -> DatasetInfo:
@@ -118,6 +109,10 @@ class Task(abc.ABC):
 
     def on_evaluate(self, metrics: dict[str, float], step: int) -> None:  # noqa: B027
         """Hook called with the validation metrics after each evaluation (e.g. curricula)."""
+
+    def should_stop(self) -> bool:
+        """Whether training should end before its budget (early stopping); asked every step."""
+        return False
 
     def state_dict(self) -> dict[str, Any]:
         """Carried state (hidden states, curriculum level) to checkpoint; tensors and plain data."""

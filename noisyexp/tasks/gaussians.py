@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 from torch import nn
 
 from noisyexp.errors import ConfigError
 from noisyexp.models.mlp import MLP
-from noisyexp.tasks.base import DatasetInfo, Units
+from noisyexp.models.units import Units
+from noisyexp.tasks.base import DatasetInfo
 from noisyexp.tasks.classification import ClassificationTask
 
 __all__ = ["GaussiansConfig", "GaussiansTask", "TASKS", "make_gaussians"]
@@ -62,16 +62,10 @@ def make_gaussians(count: int, generator: torch.Generator) -> tuple[torch.Tensor
 class GaussiansTask(ClassificationTask):
     """Classify which of three Gaussians a 2-D point came from."""
 
-    def __init__(
-        self,
-        cfg: GaussiansConfig,
-        *,
-        data_dir: Path,
-        seed: int,
-        device: torch.device,
-        download: bool = True,
-    ) -> None:
-        super().__init__(cfg, data_dir=data_dir, seed=seed, device=device, download=download)
+    cfg: GaussiansConfig
+
+    def setup(self) -> None:
+        cfg = self.cfg
         generator = torch.Generator().manual_seed(cfg.data_seed)
         self.splits = {
             split: make_gaussians(size, generator)

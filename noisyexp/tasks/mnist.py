@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 from torch import nn
 
 from noisyexp.data.files import RemoteFile, combined_checksum, ensure_files
 from noisyexp.data.idx import read_idx
 from noisyexp.errors import ConfigError, DataError
 from noisyexp.models.mlp import MLP
-from noisyexp.tasks.base import DatasetInfo, Units
+from noisyexp.models.units import Units
+from noisyexp.tasks.base import DatasetInfo
 from noisyexp.tasks.classification import ClassificationTask
 
 __all__ = ["MNIST_FILES", "TASKS", "MNISTConfig", "MNISTTask", "mnist_files"]
@@ -79,19 +79,13 @@ def mnist_files(folder: Path) -> list[RemoteFile]:
 class MNISTTask(ClassificationTask):
     """Ten-way digit classification from 784 pixels."""
 
-    def __init__(
-        self,
-        cfg: MNISTConfig,
-        *,
-        data_dir: Path,
-        seed: int,
-        device: torch.device,
-        download: bool = True,
-    ) -> None:
-        super().__init__(cfg, data_dir=data_dir, seed=seed, device=device, download=download)
+    cfg: MNISTConfig
+
+    def setup(self) -> None:
+        cfg = self.cfg
         folder = self.data_dir / "mnist"
         files = mnist_files(folder)
-        self._verified = ensure_files(folder, files, dataset="mnist", download=download)
+        self._verified = ensure_files(folder, files, dataset="mnist", download=self.download)
         tensors = [read_idx(folder / file.name) for file in files]
         train_x, train_y, test_x, test_y = tensors
         if train_x.shape[1:] != (28, 28) or len(train_x) != len(train_y):

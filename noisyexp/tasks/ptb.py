@@ -39,7 +39,8 @@ from noisyexp.data.text import (
 )
 from noisyexp.errors import ConfigError, DataError
 from noisyexp.models.rnn_lm import CELLS, RNNLanguageModel, RNNState, detach_state
-from noisyexp.tasks.base import DatasetInfo, StepOutput, Task, Units
+from noisyexp.models.units import Units
+from noisyexp.tasks.base import DatasetInfo, StepOutput, Task
 
 __all__ = [
     "LanguageModelConfig",
@@ -139,16 +140,10 @@ class LanguageModelTask(Task):
     primary_metric = "ppl"
     dataset_name = "wordlm"
 
-    def __init__(
-        self,
-        cfg: LanguageModelConfig,
-        *,
-        data_dir: Path,
-        seed: int,
-        device: torch.device,
-        download: bool = True,
-    ) -> None:
-        super().__init__(cfg, data_dir=data_dir, seed=seed, device=device, download=download)
+    cfg: LanguageModelConfig
+
+    def setup(self) -> None:
+        cfg, device = self.cfg, self.device
         splits, self._checksum, self._extra = self._load()
         self.vocab = Vocabulary(splits["train"])
         self.vocab.add(EOS)

@@ -28,17 +28,18 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from noisyexp.data.batching import step_batch_indices
 from noisyexp.errors import ConfigError
 from noisyexp.models.counter import UniqueCounter
+from noisyexp.models.units import Units
 from noisyexp.rng import seeded_generator
-from noisyexp.tasks.base import DatasetInfo, StepOutput, Task, Units
+from noisyexp.tasks.base import DatasetInfo, StepOutput, Task
 
 __all__ = [
     "UniqueCountConfig",
@@ -147,16 +148,10 @@ class UniqueCountTask(Task):
     primary_metric = "error"
     higher_is_better = False
 
-    def __init__(
-        self,
-        cfg: UniqueCountConfig,
-        *,
-        data_dir: Path,
-        seed: int,
-        device: torch.device,
-        download: bool = True,
-    ) -> None:
-        super().__init__(cfg, data_dir=data_dir, seed=seed, device=device, download=download)
+    cfg: UniqueCountConfig
+
+    def setup(self) -> None:
+        cfg, device = self.cfg, self.device
         self.num_classes = min(cfg.seq_len, cfg.num_values) + 1
         self.splits: dict[str, torch.Tensor] = {}  # split -> (T, N) int64 on device
         for stream, (split, size) in enumerate(
@@ -168,8 +163,6 @@ class UniqueCountTask(Task):
             self.splits[split] = tokens.to(device)
         self.current_len = cfg.curriculum_start_len if cfg.curriculum else cfg.seq_len
         self.evals_at_len = 0  # evaluations that missed the threshold at current_len
-        self._order_epoch = -1
-        self._order = torch.empty(0, dtype=torch.long)
 
     def dataset_info(self) -> DatasetInfo:
         digest = hashlib.sha256()
@@ -203,13 +196,8 @@ class UniqueCountTask(Task):
 
     def _batch_indices(self, step: int) -> torch.Tensor:
         """Indices of the training sequences of ``step``: epoch-wise shuffles from (seed, epoch)."""
-        epoch, position = divmod(step, self.steps_per_epoch())
-        if epoch != self._order_epoch:
-            generator = seeded_generator(self.seed, epoch)
-            self._order = torch.randperm(self.cfg.train_size, generator=generator)
-            self._order_epoch = epoch
-        start = position * self.cfg.batch_size
-        return self._order[start : start + self.cfg.batch_size].to(self.device)
+        cfg = self.cfg
+        return step_batch_indices(cfg.train_size, cfg.batch_size, self.seed, step).to(self.device)
 
     def train_step(self, model: nn.Module, step: int) -> StepOutput:
         model.train()
@@ -217,11 +205,7 @@ class UniqueCountTask(Task):
         targets = count_unique(tokens, self.cfg.num_values)
         logits = model(tokens)  # (B, C)
         loss = F.cross_entropy(logits, targets)
-        accuracy = (logits.argmax(-1) == targets).float().mean().item()
-        metrics = {"acc": accuracy}
-        if self.cfg.curriculum:
-            metrics["curriculum_len"] = float(self.current_len)
-        return StepOutput(loss=loss, metrics=metrics, num_items=int(targets.numel()))
+        return StepOutput(loss=loss, num_items=int(targets.numel()))
 
     @torch.no_grad()
     def _score(self, model: nn.Module, tokens: torch.Tensor) -> tuple[float, float]:
