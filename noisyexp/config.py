@@ -28,6 +28,7 @@ __all__ = [
     "UnitConfig",
     "canonical_act_name",
     "make_noise_schedule",
+    "noise_roles",
     "noise_schemas",
     "register_configs",
 ]
@@ -119,9 +120,11 @@ def noise_schemas() -> dict[str, type]:
     """One config schema per noise schedule, derived from :data:`schedules.SCHEDULES`.
 
     The schema of ``<name>`` is a dataclass with ``name: str = <name>`` plus the schedule's own
-    fields and defaults; its ``__post_init__`` builds the schedule, so a bad value is a
-    ConfigError when the config is converted. Read at call time: a schedule added to the
-    registry gets its schema without any code here.
+    fields and defaults, and ``roles``: which units the schedule sets c on (``[cell]``: the
+    tanh-like units only; ``null``, the default: every noisy unit, gates and cells). Its
+    ``__post_init__`` builds the schedule, so a bad value is a ConfigError when the config is
+    converted. Read at call time: a schedule added to the registry gets its schema without any
+    code here.
     """
     from noisyexp import schedules
 
@@ -135,7 +138,11 @@ def _noise_schema(name: str, schedule: type) -> type:
     ]
     return dataclasses.make_dataclass(
         f"{schedule.__name__}NoiseConfig",
-        [("name", str, field(default=name)), *knobs],
+        [
+            ("name", str, field(default=name)),
+            *knobs,
+            ("roles", list[str] | None, field(default=None)),
+        ],
         namespace={"__post_init__": make_noise_schedule, "__module__": __name__},
     )
 
@@ -150,12 +157,32 @@ def make_noise_schedule(noise: Any) -> Any:
 
     params = dataclasses.asdict(noise)
     name = params.pop("name")
+    noise_roles(params.pop("roles", None))
     if name not in schedules.SCHEDULES:
         raise ConfigError(f"noise={name!r} is not one of: {', '.join(schedules.SCHEDULES)}")
     try:
         return schedules.make_schedule(name, **params)
     except ValueError as err:
         raise ConfigError(f"noise.{err}") from None
+
+
+NOISE_ROLES = ("gate", "cell")  # = units.ROLES, without importing torch here
+
+
+def noise_roles(roles: Any) -> tuple[str, ...] | None:
+    """The roles a ``noise.roles`` value names (None: every unit), checked.
+
+    Raises:
+        ConfigError: an empty list, or a role that is not ``gate`` or ``cell``.
+    """
+    if roles is None:
+        return None
+    roles = tuple(roles)
+    if not roles:
+        raise ConfigError("noise.roles must name at least one of: gate, cell (or be null)")
+    for role in roles:
+        _check_choice("noise.roles entry", role, NOISE_ROLES)
+    return roles
 
 
 @dataclass

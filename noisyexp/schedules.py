@@ -14,11 +14,13 @@ dataclass). Like ``activations.py`` this file depends on torch and the standard 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from torch import nn
 
 __all__ = [
+    "ROLE_ATTRIBUTE",
     "SCHEDULES",
     "Anneal",
     "Constant",
@@ -138,15 +140,23 @@ def make_schedule(name: str, **params: object):
         raise ValueError(f"noise schedule {name!r}: {err}") from None
 
 
-def set_noise_scale(model: nn.Module, c: float) -> int:
+#: the attribute a unit's role is read from (set by ``noisyexp.units.build_units``)
+ROLE_ATTRIBUTE = "noise_role"
+
+
+def set_noise_scale(model: nn.Module, c: float, roles: Collection[str] | None = None) -> int:
     """Set c on every module of ``model`` that has a ``set_noise_scale`` method.
 
     Duck typing: any unit with that method counts, not only those of ``activations.py``.
+    ``roles`` (e.g. ``["cell"]``) restricts it to units whose ``noise_role`` attribute is one of
+    them (a unit without the attribute is then left alone); ``None`` sets every unit.
     Returns how many modules were set, so a caller can warn when a schedule has nothing to act on.
     """
     count = 0
     for module in model.modules():
         setter = getattr(module, "set_noise_scale", None)
+        if roles is not None and getattr(module, ROLE_ATTRIBUTE, None) not in roles:
+            continue
         if callable(setter):
             setter(c)
             count += 1

@@ -1,4 +1,7 @@
-"""The per-step hyperparameters: the epoch's learning rate and the noise schedule's c."""
+"""The per-step hyperparameters: the epoch's learning rate and the noise schedule's c.
+
+The schedule's c goes to the units of the roles ``noise.roles`` names (default: every noisy unit).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import torch
 from torch import nn
 
 from noisyexp import schedules
-from noisyexp.config import RunConfig
+from noisyexp.config import RunConfig, noise_roles
 from noisyexp.optimizers import learning_rate
 
 __all__ = ["StepSchedules"]
@@ -25,7 +28,9 @@ class StepSchedules:
         steps_per_epoch: int,
     ) -> None:
         self.optim = cfg.optim
-        self.noise = schedules.make_schedule(**dataclasses.asdict(cfg.noise))
+        params = dataclasses.asdict(cfg.noise)
+        self.roles = noise_roles(params.pop("roles", None))  # None: every noisy unit
+        self.noise = schedules.make_schedule(**params)
         self.optimizer = optimizer
         self.model = model
         self.steps_per_epoch = steps_per_epoch
@@ -37,5 +42,5 @@ class StepSchedules:
             group["lr"] = lr
         c = self.noise(step)
         if c is not None:
-            schedules.set_noise_scale(self.model, c)
+            schedules.set_noise_scale(self.model, c, self.roles)
         return lr, c

@@ -6,7 +6,15 @@ typed in by hand: our numbers come from the runs, the paper's from ``paper/refer
 
 The paper's number stands only beside the group that ran the preset unchanged; sweep groups and
 presets the paper does not have show "–" for the paper; paper rows without runs show "missing".
-Output is deterministic and written atomically, so a reader never sees half a table.
+Output is deterministic and written atomically, so a reader never sees half a table; it holds no
+path outside the results folder and no timestamp, so the same records give the same bytes anywhere.
+
+Statistics (:func:`noisyexp.runs.aggregate`, :func:`noisyexp.runs.welch`): every row shows n, the
+mean ± sample std over its seeds and the 95% t-interval of the mean (a row with n = 1 shows its
+value and "n = 1"). Each table names its reference row in ``reference.json`` (``"reference":
+"<preset>"``); every other paper preset of the table is compared to the reference preset's runs
+under the same profile and overrides: the difference of means, its 95% Welch interval and Welch's
+two-sided t-test p-value (uncorrected for the several comparisons of a table).
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ from typing import Any
 from noisyexp.atomic import write_text_atomic
 from noisyexp.paper import paper_tables
 from noisyexp.runs import (
+    CONFIDENCE,
+    Comparison,
     Group,
     Run,
     Skipped,
@@ -29,6 +39,7 @@ from noisyexp.runs import (
     collect_runs,
     group_runs,
     metric_value,
+    welch,
 )
 
 __all__ = ["render_markdown", "render_csv", "render_latex", "main"]
@@ -42,12 +53,17 @@ _DASH = "–"
 
 @dataclass
 class _Cell:
-    """One metric of one row, formatted and raw."""
+    """One metric of one row, formatted and raw.
+
+    ``diff``: our mean minus the paper's; ``compare``: this row against the table's reference row
+    (None when the row is not compared: the reference itself, sweeps, extra presets).
+    """
 
     stat: Stat
     paper: float | None
     paper_text: str
     diff: float | None
+    compare: Comparison | None = None
 
 
 def _cells(group: Group, metric: dict[str, Any]) -> _Cell:
@@ -70,17 +86,63 @@ def _fmt(value: float | None, decimals: int, sign: bool = False) -> str:
 
 
 def _ours_text(group: Group, cell: _Cell, decimals: int) -> str:
+    """``mean ± std``, ``value (n = 1)``, ``missing`` (no runs) or ``n/a (0/k)`` (not recorded)."""
     if not group.runs:
         return "missing"
     stat = cell.stat
     if stat.mean is None:
         return f"n/a (0/{stat.total})" if stat.total else "n/a"
+    if stat.n == 1:
+        text = f"{_fmt(stat.mean, decimals)} (n = 1)"
+        return text if stat.total == 1 else f"{_fmt(stat.mean, decimals)} (n = 1 of {stat.total})"
     text = f"{_fmt(stat.mean, decimals)} ± {_fmt(stat.std, decimals)}"
     return text if stat.n == stat.total else f"{text} ({stat.n}/{stat.total})"
 
 
+def _interval_text(low: float | None, high: float | None, decimals: int, sign: bool = False) -> str:
+    if low is None or high is None:
+        return _DASH
+    return f"[{_fmt(low, decimals, sign)}, {_fmt(high, decimals, sign)}]"
+
+
+def _p_text(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _compare_text(group: Group, cell: _Cell, decimals: int, reference: str | None) -> str:
+    """The Welch column: ``ref.`` on the reference row, ``diff [low, high], p = …`` on the rows
+    compared to it (``diff (n < 2)`` or ``diff (std 0)`` when no test is possible), else "–"."""
+    if reference is not None and group.experiment == reference and group.runs:
+        return "ref." if cell.stat.mean is not None else _DASH
+    comp = cell.compare
+    if comp is None or comp.diff is None:
+        return _DASH
+    diff = _fmt(comp.diff, decimals, sign=True)
+    if comp.p is None:
+        return f"{diff} ({comp.why})"
+    return f"{diff} {_interval_text(comp.low, comp.high, decimals, sign=True)}, {_p_text(comp.p)}"
+
+
 def _seeds(group: Group) -> str:
     return ",".join(str(s) for s in sorted({run.summary["seed"] for run in group.runs}, key=str))
+
+
+def _reference_group(table: dict[str, Any], group: Group, groups: list[Group]) -> Group | None:
+    """The reference preset's group that ``group`` is compared to, or None.
+
+    Only the table's other paper presets are compared, each to the reference preset's runs of the
+    same profile and the same overrides (so like is compared with like: a sweep value without a
+    reference run at that value is not compared).
+    """
+    reference = table.get("reference")
+    presets = {row["experiment"] for row in table["rows"]}
+    if not reference or not group.runs or group.experiment not in presets - {reference}:
+        return None
+    for other in groups:
+        same = (other.profile, other.overrides) == (group.profile, group.overrides)
+        if other.experiment == reference and other.runs and same:
+            return other
+    return None
 
 
 def _table_rows(table: dict[str, Any], groups: list[Group]) -> list[dict[str, Any]]:
@@ -88,9 +150,32 @@ def _table_rows(table: dict[str, Any], groups: list[Group]) -> list[dict[str, An
     rows = []
     for group in groups:
         cells = [_cells(group, metric) for metric in table["metrics"]]
+        reference = _reference_group(table, group, groups)
+        if reference is not None:
+            for metric, cell in zip(table["metrics"], cells, strict=True):
+                cell.compare = welch(cell.stat, _cells(reference, metric).stat)
         status = "missing" if not group.runs else ("paper" if group.paper_row else "extra")
-        rows.append({"group": group, "cells": cells, "status": status})
+        rows.append({"group": group, "cells": cells, "status": status, "reference": reference})
     return rows
+
+
+def _statistics_line(table: dict[str, Any]) -> str:
+    """The header line that says which statistics and which test the table shows."""
+    level = f"{CONFIDENCE:.0%}"
+    line = (
+        f"Statistics: ours = mean ± sample std over seeds (a single run: its value, n = 1); "
+        f"{level} CI = t-interval of the mean; Δ paper = our mean − the paper's"
+    )
+    reference = table.get("reference")
+    if not reference:
+        return line + "."
+    label = next((r["label"] for r in table["rows"] if r["experiment"] == reference), reference)
+    return (
+        f"{line}; Δ ref. = our mean − the mean of the reference row {reference} ({label}) "
+        f"under the same profile and overrides, with its {level} Welch interval and the p-value "
+        f"of Welch's two-sided t-test (unequal variances, no correction for multiple "
+        f"comparisons; needs n ≥ 2 on both sides)."
+    )
 
 
 def _distinct(values: Iterable[Any]) -> str:
@@ -140,8 +225,12 @@ def _header_lines(groups: list[Group]) -> list[str]:
 
 def _columns(table: dict[str, Any]) -> list[str]:
     names = ["Row", "Paper row", "Overrides", "Profile", "n"]
+    level = f"{CONFIDENCE:.0%}"
     for metric in table["metrics"]:
-        names += [f"{metric['label']} (ours)", f"{metric['label']} (paper)", f"{metric['label']} Δ"]
+        label = metric["label"]
+        names += [f"{label} (ours)", f"{label} {level} CI", f"{label} (paper)", f"{label} Δ paper"]
+        if table.get("reference"):
+            names.append(f"{label} Δ ref. [{level} CI], Welch p")
     return names
 
 
@@ -154,20 +243,24 @@ def _display_row(table: dict[str, Any], row: dict[str, Any]) -> list[str]:
         group.profile or _DASH,
         str(len(group.runs)),
     ]
+    reference = table.get("reference")
     for metric, cell in zip(table["metrics"], row["cells"], strict=True):
         decimals = metric.get("decimals", 3)
         cells += [
             _ours_text(group, cell, decimals),
+            _interval_text(cell.stat.ci_low, cell.stat.ci_high, decimals),
             cell.paper_text,
             _fmt(cell.diff, decimals, sign=True),
         ]
+        if reference:
+            cells.append(_compare_text(group, cell, decimals, reference))
     return cells
 
 
 def render_markdown(table: dict[str, Any], groups: list[Group], skipped: list[Skipped] = ()) -> str:
     """The table as a Markdown section: title, budget header, the table, notes, skipped runs."""
     lines = [f"## {table['title']}", "", f"Paper: {table['source']}.", ""]
-    lines += [f"- {line}" for line in _header_lines(groups)]
+    lines += [f"- {line}" for line in [*_header_lines(groups), _statistics_line(table)]]
     columns = _columns(table)
     align = ["---"] * 4 + ["---:"] * (len(columns) - 4)
     lines += ["", "| " + " | ".join(columns) + " |", "|" + "|".join(align) + "|"]
@@ -181,7 +274,12 @@ def render_markdown(table: dict[str, Any], groups: list[Group], skipped: list[Sk
 
 
 def render_csv(table: dict[str, Any], groups: list[Group]) -> str:
-    """The table as CSV: one line per row, raw numbers (empty when absent) and the budget."""
+    """The table as CSV: one line per row, raw numbers (empty when absent) and the budget.
+
+    Per metric ``<key>:n, mean, std, ci_low, ci_high`` (the 95% t-interval of the mean),
+    ``paper, paper_diff`` (our mean − the paper's) and ``diff, diff_low, diff_high, p``: our mean −
+    the mean of the row named in ``compared_to``, its 95% Welch interval and Welch's p-value.
+    """
     header = [
         "table",
         "row",
@@ -194,9 +292,12 @@ def render_csv(table: dict[str, Any], groups: list[Group]) -> str:
         "budget",
         "code_version",
         "dataset_checksum",
+        "compared_to",
     ]
+    parts = ("n", "mean", "std", "ci_low", "ci_high", "paper", "paper_diff")
+    parts += ("diff", "diff_low", "diff_high", "p")
     for metric in table["metrics"]:
-        header += [f"{metric['key']}:{part}" for part in ("mean", "std", "n", "paper", "diff")]
+        header += [f"{metric['key']}:{part}" for part in parts]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
@@ -217,14 +318,22 @@ def render_csv(table: dict[str, Any], groups: list[Group]) -> str:
             "; ".join(
                 sorted({str((r.summary.get("dataset") or {}).get("checksum")) for r in runs})
             ),
+            row["reference"].label() if row["reference"] is not None else "",
         ]
         for cell in row["cells"]:
+            comp = cell.compare or Comparison(None)
             line += [
+                cell.stat.n,
                 _raw(cell.stat.mean),
                 _raw(cell.stat.std),
-                cell.stat.n,
+                _raw(cell.stat.ci_low),
+                _raw(cell.stat.ci_high),
                 _raw(cell.paper),
                 _raw(cell.diff),
+                _raw(comp.diff),
+                _raw(comp.low),
+                _raw(comp.high),
+                _raw(comp.p),
             ]
         writer.writerow(line)
     return buffer.getvalue()
@@ -248,6 +357,10 @@ _LATEX_SPECIAL = {
     "–": "--",
     "±": r"$\pm$",
     "Δ": r"$\Delta$",
+    "−": r"$-$",
+    "≥": r"$\geq$",
+    "<": r"$<$",
+    ">": r"$>$",
 }
 
 
@@ -260,7 +373,7 @@ def render_latex(table: dict[str, Any], groups: list[Group]) -> str:
     columns = _columns(table)
     spec = "llll" + "r" * (len(columns) - 4)
     caption = f"{table['title']}. Paper: {table['source']}. " + " ".join(
-        line.rstrip(".") + "." for line in _header_lines(groups)
+        line.rstrip(".") + "." for line in [*_header_lines(groups), _statistics_line(table)]
     )
     lines = [
         r"% generated by noisyexp tables; do not edit",

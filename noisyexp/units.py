@@ -16,8 +16,9 @@ from noisyexp import activations
 from noisyexp.config import ActConfig, UnitConfig, canonical_act_name
 from noisyexp.errors import ConfigError
 from noisyexp.models.units import Units
+from noisyexp.schedules import ROLE_ATTRIBUTE  # each built unit's role, for noise.roles
 
-__all__ = ["ROLES", "build_units", "effective_act", "unit_params"]
+__all__ = ["ROLES", "ROLE_ATTRIBUTE", "build_units", "effective_act", "unit_params"]
 
 #: model role -> the kind of unit it takes: gates are sigmoid-like, cells tanh-like
 ROLES = {"gate": "sigmoid", "cell": "tanh"}
@@ -53,8 +54,13 @@ def unit_params(unit: UnitConfig, act: ActConfig) -> dict[str, Any]:
     return params
 
 
-def _make(type_name: str, kind: str, params: dict[str, Any], num_units: int) -> nn.Module:
-    return activations.make_unit(type_name, num_units, kind=kind, **params)
+def _make(
+    type_name: str, kind: str, params: dict[str, Any], num_units: int, *, role: str | None = None
+) -> nn.Module:
+    unit = activations.make_unit(type_name, num_units, kind=kind, **params)
+    if role is not None:
+        setattr(unit, ROLE_ATTRIBUTE, role)
+    return unit
 
 
 def _check_act_knobs(act: ActConfig) -> None:
@@ -71,6 +77,9 @@ def _check_act_knobs(act: ActConfig) -> None:
 def build_units(act: ActConfig) -> Units:
     """Factories for the gate (sigmoid-like) and cell (tanh-like) units of ``act``.
 
+    Every unit they build carries its role (``gate`` or ``cell``) in the attribute
+    :data:`ROLE_ATTRIBUTE`, which a role-targeted noise schedule reads.
+
     Raises:
         ConfigError: a knob no unit takes, or a value the activation library rejects.
     """
@@ -83,7 +92,7 @@ def build_units(act: ActConfig) -> Units:
             _make(unit.type, kind, params, 1)
         except ValueError as err:
             raise ConfigError(f"act.{role}: {err}") from None
-        factories[role] = partial(_make, unit.type, kind, params)
+        factories[role] = partial(_make, unit.type, kind, params, role=role)
     return Units(gate=factories["gate"], cell=factories["cell"])
 
 

@@ -180,7 +180,7 @@ def test_seeds_are_aggregated_with_mean_and_sample_std(tmp_path: Path) -> None:
     assert float(nan["valid/ppl:std"]) == pytest.approx(math.sqrt(7.0 / 3.0), abs=1e-9)
     assert nan["n"] == "3" and nan["seeds"] == "1,2,3"
     assert float(nan["valid/ppl:paper"]) == 111.7
-    assert float(nan["valid/ppl:diff"]) == pytest.approx(337.0 / 3.0 - 111.7, abs=1e-9)
+    assert float(nan["valid/ppl:paper_diff"]) == pytest.approx(337.0 / 3.0 - 111.7, abs=1e-9)
     assert float(nan["test/ppl:mean"]) == pytest.approx(108.0, abs=1e-9)
 
 
@@ -209,7 +209,8 @@ def test_paper_rows_without_runs_are_shown_missing(tmp_path: Path) -> None:
     _ptb_seeds(tmp_path)
     tables.main(tmp_path, tmp_path / "out", echo=None)
     markdown = (tmp_path / "out" / "table2_ptb.md").read_text(encoding="utf-8")
-    assert "| ptb_small_reference | LSTM (Reference) | – | – | 0 | missing | 119.4 |" in markdown
+    missing = "| ptb_small_reference | LSTM (Reference) | – | – | 0 | missing | – | 119.4 |"
+    assert missing in markdown
     lte = _csv_rows(tmp_path / "out" / "table1_lte.csv")
     assert [(r["row"], r["status"]) for r in lte] == [
         ("lte_reference", "missing"),
@@ -224,7 +225,7 @@ def test_extra_presets_appear_with_a_dash_for_the_paper(tmp_path: Path) -> None:
     )
     tables.main(tmp_path, tmp_path / "out", echo=None)
     markdown = (tmp_path / "out" / "table2_ptb.md").read_text(encoding="utf-8")
-    assert "| ptb_small_hard_tanh | – | – | cpu | 1 | 125.0 ± – | – | – |" in markdown
+    assert "| ptb_small_hard_tanh | – | – | cpu | 1 | 125.0 (n = 1) | – | – | – | – |" in markdown
     ntm = _csv_rows(tmp_path / "out" / "ntm_recall.csv")
     assert ("ntm_copy_reference", "extra") in [(r["row"], r["status"]) for r in ntm]
 
@@ -253,7 +254,7 @@ def test_every_table_is_written_in_three_formats(tmp_path: Path) -> None:
             assert path in written and path.stat().st_size > 0
     tex = (tmp_path / "out" / "table2_ptb.tex").read_text(encoding="utf-8")
     assert r"ptb\_small\_nan & Noisy LSTM + NAN" in tex
-    assert r"112.3 $\pm$ 1.5 & 111.7 & +0.6" in tex
+    assert r"112.3 $\pm$ 1.5 & [108.5, 116.1] & 111.7 & +0.6" in tex
     assert tex.count(r"\\") == 1 + 3  # header and the three paper rows
     assert not list((tmp_path / "out").glob(".*.tmp"))  # atomic writes leave no temp files
 
@@ -354,3 +355,165 @@ def test_old_act_names_fall_into_the_renamed_rows() -> None:
     assert override_key(["act=noisy_tanh", "seed=1"]) == override_key(["act=nan", "seed=2"])
     assert override_key(["act=tanh"]) == ("act=sigmoid_tanh",)
     assert override_key(["act=nani"]) == ("act=nani",)
+
+
+# ----------------------------------------------------------------------------------------------
+# statistics: expected values computed here from explicit formulas, not by the code under test
+
+#: the 0.975 quantile of Student's t with 2 degrees of freedom, from its closed-form CDF
+#: F(t) = 1/2 + t / (2 sqrt(2 + t^2)): F(t) = 0.975 <=> t^2 = 2 * 0.95^2 / (1 - 0.95^2)
+T975_DF2 = math.sqrt(2.0 * 0.95**2 / (1.0 - 0.95**2))
+
+
+def _two_sided_p_df2(t: float) -> float:
+    """2 (1 - F(|t|)) for Student's t with 2 degrees of freedom."""
+    return 1.0 - abs(t) / math.sqrt(2.0 + t * t)
+
+
+def _row(rows: list[dict[str, str]], name: str) -> dict[str, str]:
+    (row,) = [r for r in rows if r["row"] == name and not r["overrides"]]
+    return row
+
+
+def test_every_table_names_one_of_its_paper_rows_as_its_reference() -> None:
+    for table in paper_tables():
+        assert table["reference"] in [row["experiment"] for row in table["rows"]], table["id"]
+
+
+def test_confidence_interval_is_the_t_interval_of_the_mean(tmp_path: Path) -> None:
+    _ptb_seeds(tmp_path)  # valid 111, 112, 114
+    tables.main(tmp_path, tmp_path / "out", echo=None)
+    nan = _row(_csv_rows(tmp_path / "out" / "table2_ptb.csv"), "ptb_small_nan")
+    mean, std = 337.0 / 3.0, math.sqrt(7.0 / 3.0)
+    half = T975_DF2 * std / math.sqrt(3.0)
+    assert abs(T975_DF2 - 4.302652729911275) < 1e-9  # the printed t tables' 4.303
+    assert nan["valid/ppl:n"] == "3"
+    assert float(nan["valid/ppl:ci_low"]) == pytest.approx(mean - half, abs=1e-8)
+    assert float(nan["valid/ppl:ci_high"]) == pytest.approx(mean + half, abs=1e-8)
+    markdown = (tmp_path / "out" / "table2_ptb.md").read_text(encoding="utf-8")
+    assert f"| 112.3 ± 1.5 | [{mean - half:.1f}, {mean + half:.1f}] | 111.7 | +0.6 |" in markdown
+
+
+def _ptb_pair(root: Path, nan: tuple[float, ...], ref: tuple[float, ...]) -> None:
+    for seed, value in enumerate(nan, start=1):
+        _write_run(root, f"nan_s{seed}", seed=seed, final={"valid/ppl": value})
+    for seed, value in enumerate(ref, start=1):
+        _write_run(
+            root,
+            f"ref_s{seed}",
+            experiment="ptb_small_reference",
+            seed=seed,
+            final={"valid/ppl": value},
+        )
+
+
+def test_noisy_row_is_compared_to_the_reference_with_welch(tmp_path: Path) -> None:
+    # nan 111, 113 and reference 119, 121: diff -8, both variances 2, se = sqrt(2/2 + 2/2) =
+    # sqrt(2), Welch df = (1 + 1)^2 / (1/1 + 1/1) = 2, t = -8 / sqrt(2)
+    _ptb_pair(tmp_path, (111.0, 113.0), (119.0, 121.0))
+    tables.main(tmp_path, tmp_path / "out", echo=None)
+    rows = _csv_rows(tmp_path / "out" / "table2_ptb.csv")
+    nan, ref = _row(rows, "ptb_small_nan"), _row(rows, "ptb_small_reference")
+    se, diff = math.sqrt(2.0), -8.0
+    low, high, p = diff - T975_DF2 * se, diff + T975_DF2 * se, _two_sided_p_df2(diff / se)
+    assert nan["compared_to"] == "ptb_small_reference" and ref["compared_to"] == ""
+    assert float(nan["valid/ppl:diff"]) == pytest.approx(diff, abs=1e-9)
+    assert float(nan["valid/ppl:diff_low"]) == pytest.approx(low, abs=1e-8)
+    assert float(nan["valid/ppl:diff_high"]) == pytest.approx(high, abs=1e-8)
+    assert float(nan["valid/ppl:p"]) == pytest.approx(p, abs=1e-9)
+    assert ref["valid/ppl:diff"] == "" and ref["valid/ppl:p"] == ""
+    markdown = (tmp_path / "out" / "table2_ptb.md").read_text(encoding="utf-8")
+    assert f"| -8.0 [{low:.1f}, {high:.1f}], p = {p:.3f} |" in markdown
+    assert "| 120.0 ± 1.4 |" in markdown and "| ref. |" in markdown
+    assert "Welch's two-sided t-test" in markdown  # the header says which test
+
+
+def test_welch_with_unequal_sizes_and_spreads(tmp_path: Path) -> None:
+    from scipy import stats
+
+    nan, ref = (110.0, 111.0, 115.0), (118.0, 124.0)
+    _ptb_pair(tmp_path, nan, ref)
+    tables.main(tmp_path, tmp_path / "out", echo=None)
+    row = _row(_csv_rows(tmp_path / "out" / "table2_ptb.csv"), "ptb_small_nan")
+
+    def mean_var(xs: tuple[float, ...]) -> tuple[float, float]:
+        m = sum(xs) / len(xs)
+        return m, sum((x - m) ** 2 for x in xs) / (len(xs) - 1)
+
+    (ma, va), (mb, vb) = mean_var(nan), mean_var(ref)  # 112, 7 and 121, 18
+    qa, qb = va / 3, vb / 2
+    df = (qa + qb) ** 2 / (qa**2 / 2 + qb**2 / 1)
+    half = stats.t.ppf(0.975, df) * math.sqrt(qa + qb)
+    assert float(row["valid/ppl:diff"]) == pytest.approx(ma - mb, abs=1e-9)
+    assert float(row["valid/ppl:diff_low"]) == pytest.approx(ma - mb - half, abs=1e-8)
+    assert float(row["valid/ppl:diff_high"]) == pytest.approx(ma - mb + half, abs=1e-8)
+    # Welch's test on the raw values (scipy), not on the aggregated statistics
+    expected_p = stats.ttest_ind(nan, ref, equal_var=False).pvalue
+    assert float(row["valid/ppl:p"]) == pytest.approx(expected_p, abs=1e-9)
+
+
+def test_a_single_run_says_n_1_and_gets_no_interval_or_test(tmp_path: Path) -> None:
+    _ptb_pair(tmp_path, (113.0,), (119.0, 121.0))
+    tables.main(tmp_path, tmp_path / "out", echo=None)
+    markdown = (tmp_path / "out" / "table2_ptb.md").read_text(encoding="utf-8")
+    single = "| ptb_small_nan | Noisy LSTM + NAN | – | cpu | 1 | 113.0 (n = 1) | – | 111.7 |"
+    assert single in markdown
+    assert "-7.0 (n < 2)" in markdown
+    assert "± –" not in markdown
+    nan = _row(_csv_rows(tmp_path / "out" / "table2_ptb.csv"), "ptb_small_nan")
+    assert nan["valid/ppl:n"] == "1" and float(nan["valid/ppl:mean"]) == 113.0
+    for part in ("std", "ci_low", "ci_high", "diff_low", "diff_high", "p"):
+        assert nan[f"valid/ppl:{part}"] == "", part
+    assert float(nan["valid/ppl:diff"]) == pytest.approx(-7.0, abs=1e-9)
+
+
+def test_n_0_rows_are_missing_and_not_compared(tmp_path: Path) -> None:
+    # the reference has no runs (n = 0): the noisy row is not compared; nah has a run without
+    # the metric (0 of 1 values)
+    _ptb_pair(tmp_path, (111.0, 113.0), ())
+    _write_run(tmp_path, "nah", experiment="ptb_small_nah", final={"other": 1.0})
+    tables.main(tmp_path, tmp_path / "out", echo=None)
+    markdown = (tmp_path / "out" / "table2_ptb.md").read_text(encoding="utf-8")
+    missing = "| ptb_small_reference | LSTM (Reference) | – | – | 0 | missing | – | 119.4 | – | – |"
+    assert missing in markdown
+    no_value = "| ptb_small_nah | Noisy LSTM + NAH | – | cpu | 1 | n/a (0/1) | – | 112.6 | – | – |"
+    assert no_value in markdown
+    rows = _csv_rows(tmp_path / "out" / "table2_ptb.csv")
+    ref, nan = _row(rows, "ptb_small_reference"), _row(rows, "ptb_small_nan")
+    assert ref["valid/ppl:n"] == "0" and ref["valid/ppl:mean"] == "" and ref["status"] == "missing"
+    assert nan["compared_to"] == "" and nan["valid/ppl:diff"] == "" and nan["valid/ppl:p"] == ""
+
+
+def test_no_test_when_both_rows_have_zero_spread(tmp_path: Path) -> None:
+    _ptb_pair(tmp_path, (59.7, 59.7), (60.0, 60.0))
+    tables.main(tmp_path, tmp_path / "out", echo=None)
+    markdown = (tmp_path / "out" / "table2_ptb.md").read_text(encoding="utf-8")
+    assert "| -0.3 (std 0) |" in markdown
+    nan = _row(_csv_rows(tmp_path / "out" / "table2_ptb.csv"), "ptb_small_nan")
+    assert nan["valid/ppl:p"] == "" and float(nan["valid/ppl:diff"]) == pytest.approx(-0.3)
+
+
+def test_sweep_rows_are_compared_only_to_a_reference_with_the_same_overrides(
+    tmp_path: Path,
+) -> None:
+    for seed in (1, 2):
+        for experiment, value in (("ptb_small_nan", 110.0), ("ptb_small_reference", 120.0)):
+            _write_run(
+                tmp_path,
+                f"{experiment}_{seed}",
+                experiment=experiment,
+                seed=seed,
+                overrides=("optim.lr=2",),
+                final={"valid/ppl": value + seed},
+            )
+        _write_run(tmp_path, f"c_{seed}", seed=seed, overrides=("act.c=0.5",), final={"x": 1.0})
+    tables.main(tmp_path, tmp_path / "out", echo=None)
+    rows = {r["overrides"]: r for r in _csv_rows(tmp_path / "out" / "table2_ptb.csv")}
+    lr = [
+        r
+        for r in _csv_rows(tmp_path / "out" / "table2_ptb.csv")
+        if r["overrides"] == "optim.lr=2" and r["row"] == "ptb_small_nan"
+    ]
+    assert lr[0]["compared_to"] == "ptb_small_reference"
+    assert float(lr[0]["valid/ppl:diff"]) == pytest.approx(-10.0, abs=1e-9)
+    assert rows["act.c=0.5"]["compared_to"] == ""

@@ -5,7 +5,8 @@ states are averaged over time into a fixed vector, and a one-hidden-layer MLP wi
 predicts the count. Only the LSTM's units come from ``act`` (gates from ``gate_unit``, candidate
 and cell output from ``cell_unit``); the MLP stays ReLU as the paper states.
 
-Integers enter as one-hot vectors, so the model has no embedding to learn::
+Integers enter as one-hot vectors, so the model has no embedding to learn (``scalar_input``:
+as one number each, value / (V - 1), a harder variant)::
 
     tokens (T, B) ─► one-hot (T, B, V) ─► LSTM ─► (T, B, H) ─► mean over T ─► (B, H)
                   ─► Linear + ReLU ─► (B, mlp_size) ─► Linear ─► logits (B, num_classes)
@@ -35,6 +36,7 @@ class UniqueCounter(nn.Module):
         gate_unit: factory for the LSTM's sigmoid-like gate units.
         cell_unit: factory for the LSTM's tanh-like units.
         num_layers: stacked LSTM layers.
+        scalar_input: one input feature per step, value / (V - 1), instead of a one-hot vector.
     """
 
     def __init__(
@@ -47,18 +49,27 @@ class UniqueCounter(nn.Module):
         gate_unit: Callable[[int], nn.Module],
         cell_unit: Callable[[int], nn.Module],
         num_layers: int = 1,
+        scalar_input: bool = False,
     ) -> None:
         super().__init__()
         self.num_values = num_values
+        self.scalar_input = scalar_input
         self.lstm = LSTM(
-            num_values, hidden_size, num_layers, gate_unit=gate_unit, cell_unit=cell_unit
+            1 if scalar_input else num_values,
+            hidden_size,
+            num_layers,
+            gate_unit=gate_unit,
+            cell_unit=cell_unit,
         )
         self.mlp_hidden = nn.Linear(hidden_size, mlp_size)
         self.classifier = nn.Linear(mlp_size, num_classes)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Map integer sequences (T, B) to class logits (B, num_classes)."""
-        inputs = F.one_hot(tokens, self.num_values).float()  # (T, B, V)
+        if self.scalar_input:
+            inputs = (tokens.float() / (self.num_values - 1)).unsqueeze(-1)  # (T, B, 1)
+        else:
+            inputs = F.one_hot(tokens, self.num_values).float()  # (T, B, V)
         hidden, _ = self.lstm(inputs)  # (T, B, H)
         pooled = hidden.mean(dim=0)  # (B, H)
         return self.classifier(torch.relu(self.mlp_hidden(pooled)))  # (B, C)

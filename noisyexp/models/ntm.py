@@ -22,6 +22,18 @@ would change what the heads compute rather than how the controller learns.
 The addressing maths is written as small pure functions so tests can check them on hand-worked
 cases.
 
+Options closer to the authors' D-NTM recall scripts (all off by default, which is Graves' NTM
+above): ``controller_output=True`` computes the output from the controller state alone, with no
+direct path from the memory read to the answer (D-NTM ``use_out_mem=False``);
+``content_addressing=True`` turns the location steps off, so a head's weighting is the softmax of
+β times the cosine similarities; ``address_size`` = A > 0 gives every memory row a learned address
+vector of A numbers, in front of its M content numbers: keys and cosines, and reads, cover the
+whole row (A + M), writes only the content (D-NTM's learned addresses; with content-only
+addressing and a constant initial memory they are what tells the rows apart). ``forward`` also
+takes a (T, B) mask: at a step where a sequence's mask is False its memory, weightings, reads and
+controller state are carried over unchanged, so a sequence left-padded to a batch's length is
+computed as it would be alone.
+
 Layout of one step (B = batch, N = memory rows, M = memory width, R = read heads)::
 
     x_t (B, I) ────┐
@@ -180,13 +192,23 @@ class Heads(nn.Module):
     """
 
     def __init__(
-        self, controller_size: int, memory_width: int, num_read_heads: int, num_shifts: int = 3
+        self,
+        controller_size: int,
+        memory_width: int,
+        num_read_heads: int,
+        num_shifts: int = 3,
+        *,
+        content_only: bool = False,
+        address_size: int = 0,
     ) -> None:
         super().__init__()
         self.num_heads = num_read_heads + 1
         self.memory_width = memory_width
         self.num_shifts = num_shifts
-        self.head_size = memory_width + 3 + num_shifts
+        self.content_only = content_only
+        self.key_size = address_size + memory_width  # keys cover the address and the content
+        # content-only heads emit only a key and beta; the others also g, the shifts and gamma
+        self.head_size = self.key_size + (1 if content_only else 3 + num_shifts)
         self.address_proj = nn.Linear(controller_size, self.num_heads * self.head_size)
         self.write_proj = nn.Linear(controller_size, 2 * memory_width)
 
@@ -197,7 +219,7 @@ class Heads(nn.Module):
 
         Args:
             controller_state: (B, H) controller output.
-            memory: (B, N, M) memory.
+            memory: (B, N, A + M) memory rows as addressed (learned addresses, if any, first).
             previous: (B, K, N) weightings of the previous step, K = read heads + 1.
 
         Returns:
@@ -205,8 +227,13 @@ class Heads(nn.Module):
             vectors of the write head.
         """
         params = self.address_proj(controller_state).view(-1, self.num_heads, self.head_size)
+        if self.content_only:
+            key, beta = torch.split(params, [self.key_size, 1], dim=-1)
+            weights = content_weights(memory, key, F.softplus(beta))
+            erase, add = self.write_proj(controller_state).chunk(2, dim=-1)
+            return weights, torch.sigmoid(erase), torch.tanh(add)
         key, beta, gate, shift_logits, gamma = torch.split(
-            params, [self.memory_width, 1, 1, self.num_shifts, 1], dim=-1
+            params, [self.key_size, 1, 1, self.num_shifts, 1], dim=-1
         )  # (B, K, ·) each
         weights = address(
             memory,
@@ -235,6 +262,9 @@ class NTM(nn.Module):
         memory_width: width M of each row.
         num_read_heads: read heads R (there is always one write head).
         num_shifts: allowed shift offsets S (odd; 3 means {-1, 0, +1}).
+        controller_output: the output layer reads the controller state only (no memory path).
+        content_addressing: content-only addressing (no interpolation, shift or sharpening).
+        address_size: learned address numbers A in front of each memory row (0 = none).
 
     The memory starts as the constant 1e-6 in every cell (Collier & Beel, 2018, found a constant
     start the most reliable) and every head starts focused on row 0, so location-based addressing
@@ -254,10 +284,15 @@ class NTM(nn.Module):
         memory_width: int = 20,
         num_read_heads: int = 1,
         num_shifts: int = 3,
+        controller_output: bool = False,
+        content_addressing: bool = False,
+        address_size: int = 0,
     ) -> None:
         super().__init__()
         if controller not in ("feedforward", "lstm"):
             raise ValueError(f"controller must be 'feedforward' or 'lstm', got {controller!r}")
+        if address_size < 0:
+            raise ValueError(f"address_size must be >= 0, got {address_size}")
         self.input_size = input_size
         self.output_size = output_size
         self.controller_kind = controller
@@ -265,7 +300,10 @@ class NTM(nn.Module):
         self.memory_size = memory_size
         self.memory_width = memory_width
         self.num_read_heads = num_read_heads
-        controller_input = input_size + num_read_heads * memory_width
+        self.controller_output = controller_output
+        self.address_size = address_size
+        read_width = num_read_heads * (address_size + memory_width)  # a read is a whole row
+        controller_input = input_size + read_width
         if controller == "feedforward":
             self.controller_in = nn.Linear(controller_input, controller_size)
             self.controller_act = cell_unit(controller_size)
@@ -273,8 +311,19 @@ class NTM(nn.Module):
             self.controller_lstm = LSTM(
                 controller_input, controller_size, gate_unit=gate_unit, cell_unit=cell_unit
             )
-        self.heads = Heads(controller_size, memory_width, num_read_heads, num_shifts)
-        self.output = nn.Linear(controller_size + num_read_heads * memory_width, output_size)
+        self.heads = Heads(
+            controller_size,
+            memory_width,
+            num_read_heads,
+            num_shifts,
+            content_only=content_addressing,
+            address_size=address_size,
+        )
+        self.output = nn.Linear(
+            controller_size + (0 if controller_output else read_width), output_size
+        )
+        if address_size:  # learned after every other parameter: the default init is unchanged
+            self.addresses = nn.Parameter(torch.empty(memory_size, address_size).uniform_(-1, 1))
 
     def _controller(self, inputs: torch.Tensor, state: tuple | None) -> tuple[torch.Tensor, tuple]:
         """One controller step: (B, I + R*M) -> (B, H), carrying the LSTM state if any."""
@@ -283,21 +332,56 @@ class NTM(nn.Module):
         output, state = self.controller_lstm(inputs.unsqueeze(0), state)  # (1, B, H)
         return output.squeeze(0), state
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Run the NTM over ``x`` (T, B, input_size); returns logits (T, B, output_size)."""
+    def _rows(self, memory: torch.Tensor) -> torch.Tensor:
+        """The rows heads address and read: (B, N, M), or (B, N, A + M) with learned addresses."""
+        if not self.address_size:
+            return memory
+        addresses = self.addresses.unsqueeze(0).expand(memory.shape[0], -1, -1)
+        return torch.cat([addresses, memory], dim=-1)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Run the NTM over ``x`` (T, B, input_size); returns logits (T, B, output_size).
+
+        ``mask`` (T, B), optional: where False, that sequence's state is carried over unchanged
+        (its output at that step is still computed, and is meaningless).
+        """
         seq_len, batch_size, _ = x.shape
         num_reads = self.num_read_heads
         memory = x.new_full((batch_size, self.memory_size, self.memory_width), 1e-6)
         weights = x.new_zeros(batch_size, num_reads + 1, self.memory_size)  # (B, K, N)
         weights[:, :, 0] = 1.0
-        reads = memory_read(memory, weights[:, :num_reads]).flatten(1)  # (B, R*M)
+        reads = memory_read(self._rows(memory), weights[:, :num_reads]).flatten(1)  # (B, R*M)
         state: tuple | None = None
+        if mask is not None:  # a state to carry over: the LSTM's zeros, the feed-forward's ()
+            zeros = x.new_zeros(1, batch_size, self.controller_size)
+            state = (zeros, zeros) if self.controller_kind == "lstm" else ()
         outputs = []
         for step in range(seq_len):
+            previous = (memory, weights, reads, state)
             hidden, state = self._controller(torch.cat([x[step], reads], dim=-1), state)
             # every head addresses the same memory: reads see M_{t-1}, then the write makes M_t
-            weights, erase, add = self.heads(hidden, memory, weights)
-            reads = memory_read(memory, weights[:, :num_reads]).flatten(1)  # (B, R*M)
+            rows = self._rows(memory)
+            weights, erase, add = self.heads(hidden, rows, weights)
+            reads = memory_read(rows, weights[:, :num_reads]).flatten(1)  # (B, R*M)
             memory = memory_write(memory, weights[:, num_reads], erase, add)
-            outputs.append(self.output(torch.cat([hidden, reads], dim=-1)))  # (B, O)
+            features = hidden if self.controller_output else torch.cat([hidden, reads], dim=-1)
+            outputs.append(self.output(features))  # (B, O)
+            if mask is not None:  # a padded step: carry the previous state over
+                keep = mask[step]
+                memory = _select(keep, memory, previous[0])
+                weights = _select(keep, weights, previous[1])
+                reads = _select(keep, reads, previous[2])
+                state = tuple(  # the LSTM's (h, c) are (layers, B, H); the feed-forward's ()
+                    _select(keep, new, old, batch_dim=1)
+                    for new, old in zip(state, previous[3], strict=True)
+                )
         return torch.stack(outputs)  # (T, B, O)
+
+
+def _select(
+    keep: torch.Tensor, new: torch.Tensor, old: torch.Tensor, batch_dim: int = 0
+) -> torch.Tensor:
+    """``new`` for the sequences where ``keep`` (B,) is True, ``old`` for the others."""
+    shape = [1] * new.dim()
+    shape[batch_dim] = keep.shape[0]
+    return torch.where(keep.view(shape), new, old)

@@ -104,7 +104,10 @@ class NMTConfig:
     ``bucket``: batches per length-sorted window. Decoding stops at ``</s>`` or after
     ``min(decode_max_len, length_ratio * |src| + length_slack)`` tokens; ``beam_size`` 1 or
     ``decoder=greedy`` is greedy. ``patience``: evaluations without a better valid nll before
-    training stops (0 = never).
+    training stops (0 = never). ``init_scale``: std of the normal init of non-recurrent weights
+    (recurrent ones are orthogonal); dl4mt's 0.01 suits its Adadelta, but with Adam (lr 0.001)
+    a 128/256 model stays at the unigram loss (5.57 nats a token on Multi30k) for 200 steps,
+    where 0.1 reaches 4.07.
     """
 
     name: str = "nmt"
@@ -125,7 +128,7 @@ class NMTConfig:
     bucket: int = 20
     embedding_size: int = 512
     hidden_size: int = 1024
-    init_scale: float = 0.01
+    init_scale: float = 0.1
     eval_batch_size: int = 64
     decoder: str = "beam"
     beam_size: int = 5

@@ -29,7 +29,16 @@ Metrics, on the answer steps only, with each bit a Bernoulli of probability sigm
 over sequences, ``bit_errors`` the bits on the wrong side of 0.5 per sequence. ``evaluate`` gives
 both per evaluated length (``nll_len<L>``, ``bit_errors_len<L>``; for associative recall L is the
 number of items) and their average over the lengths (``nll``, the primary metric, and
-``bit_errors``).
+``bit_errors``). For associative recall ``nll_paper`` is ``nll`` on the paper's scale: divided by
+``num_bits`` (6), i.e. summed over the 3 answer rows and averaged over the bit channels, so chance
+is 3 ln 2 = 2.079 where the paper's Fig 9 curves start (ours: 18 ln 2 = 12.48).
+
+Options closer to the authors' D-NTM recall scripts, all off by default (see
+:mod:`noisyexp.models.ntm`): ``controller_output`` (no memory path to the output),
+``content_addressing`` and ``address_size`` (learned address vectors); and, for recall,
+``per_sequence_items``: the item count is drawn per sequence, not per batch, and the shorter
+sequences of a batch are left-padded with zero steps that a mask tells the NTM to skip (the
+authors' generator pads on the right with a mask; with the state carried over it is the same).
 """
 
 from __future__ import annotations
@@ -55,12 +64,20 @@ __all__ = [
     "AssocRecallTask",
     "make_copy_batch",
     "make_recall_batch",
+    "make_recall_batch_per_sequence",
     "sequence_nll",
     "sequence_bit_errors",
     "TASKS",
 ]
 
 _CONTROLLERS = ("feedforward", "lstm")
+#: config keys added after the checksum of dataset_info was introduced -> their defaults
+_ADDED_KEYS = {
+    "controller_output": False,
+    "content_addressing": False,
+    "address_size": 0,
+    "per_sequence_items": False,
+}
 
 
 def _check_common(cfg: Any) -> None:
@@ -78,6 +95,8 @@ def _check_common(cfg: Any) -> None:
         value = getattr(cfg, key)
         if value < 1:
             raise ConfigError(f"task.{key} must be >= 1, got {value}")
+    if cfg.address_size < 0:
+        raise ConfigError(f"task.address_size must be >= 0, got {cfg.address_size}")
     if cfg.controller not in _CONTROLLERS:
         raise ConfigError(
             f"task.controller must be one of {', '.join(_CONTROLLERS)}, got {cfg.controller!r}"
@@ -103,6 +122,9 @@ class CopyConfig:
         memory_size: memory rows N.
         memory_width: memory row width M.
         num_read_heads: read heads.
+        controller_output: the output layer reads the controller only (D-NTM use_out_mem=False).
+        content_addressing: content-only addressing, no location steps (D-NTM's default).
+        address_size: learned address numbers in front of each memory row (0 = none).
     """
 
     name: str = "copy"
@@ -119,6 +141,9 @@ class CopyConfig:
     memory_size: int = 64
     memory_width: int = 20
     num_read_heads: int = 1
+    controller_output: bool = False
+    content_addressing: bool = False
+    address_size: int = 0
 
     def __post_init__(self) -> None:
         _check_common(self)
@@ -141,6 +166,8 @@ class AssocRecallConfig:
         item_len: rows per item (Graves: 3).
         min_items: fewest items in training (paper: 2).
         max_items: most items in training (paper: 16).
+        per_sequence_items: draw the item count per sequence (the authors' generator), left-pad
+            the shorter ones and mask the padding; default: one count per batch.
         eval_items: item counts of the fixed validation/test sets (paper Fig 9: 2 and 16).
         eval_size: sequences per evaluated item count.
         data_seed: seed of the fixed evaluation sets.
@@ -151,6 +178,9 @@ class AssocRecallConfig:
         memory_size: memory rows N.
         memory_width: memory row width M.
         num_read_heads: read heads.
+        controller_output: the output layer reads the controller only (D-NTM use_out_mem=False).
+        content_addressing: content-only addressing, no location steps (D-NTM's default).
+        address_size: learned address numbers in front of each memory row (0 = none).
     """
 
     name: str = "assoc_recall"
@@ -168,6 +198,10 @@ class AssocRecallConfig:
     memory_size: int = 128
     memory_width: int = 20
     num_read_heads: int = 1
+    controller_output: bool = False
+    content_addressing: bool = False
+    address_size: int = 0
+    per_sequence_items: bool = False
 
     def __post_init__(self) -> None:
         _check_common(self)
@@ -220,6 +254,37 @@ def make_recall_batch(
     inputs[query_start + 1 + item_len, :, num_bits + 1] = 1.0
     targets = items[query + 1, :, batch].transpose(0, 1)  # (item_len, B, num_bits)
     return inputs, targets
+
+
+def make_recall_batch_per_sequence(
+    batch_size: int,
+    min_items: int,
+    max_items: int,
+    item_len: int,
+    num_bits: int,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A recall batch whose sequences each draw their item count from ``min_items..max_items``.
+
+    Each sequence is :func:`make_recall_batch` of one, left-padded with zero steps to the longest
+    of the batch, so every answer ends on the last step.
+
+    Returns:
+        inputs (T, B, num_bits + 2), targets (item_len, B, num_bits) and mask (T, B) bool, True
+        on each sequence's own steps.
+    """
+    counts = torch.randint(min_items, max_items + 1, (batch_size,), generator=generator)
+    sequences = [
+        make_recall_batch(1, int(n), item_len, num_bits, generator) for n in counts.tolist()
+    ]
+    seq_len = max(inputs.shape[0] for inputs, _ in sequences)
+    inputs = torch.zeros(seq_len, batch_size, num_bits + 2)
+    mask = torch.zeros(seq_len, batch_size, dtype=torch.bool)
+    for index, (one, _) in enumerate(sequences):
+        inputs[seq_len - one.shape[0] :, index] = one[:, 0]
+        mask[seq_len - one.shape[0] :, index] = True
+    targets = torch.cat([target for _, target in sequences], dim=1)  # (item_len, B, num_bits)
+    return inputs, targets, mask
 
 
 def sequence_nll(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -275,7 +340,12 @@ class _NTMTask(Task):
 
     # --- the Task contract -----------------------------------------------------------------
     def dataset_info(self) -> DatasetInfo:
-        digest = hashlib.sha256(repr(sorted(vars(self.cfg).items())).encode())
+        config = {  # keys added later count only when set, so earlier checksums stay the same
+            key: value
+            for key, value in vars(self.cfg).items()
+            if key not in _ADDED_KEYS or value != _ADDED_KEYS[key]
+        }
+        digest = hashlib.sha256(repr(sorted(config.items())).encode())
         for split in ("valid", "test"):
             for length, (inputs, targets) in sorted(self.eval_sets[split].items()):
                 digest.update(f"{split}:{length}".encode())
@@ -305,23 +375,40 @@ class _NTMTask(Task):
             memory_size=cfg.memory_size,
             memory_width=cfg.memory_width,
             num_read_heads=cfg.num_read_heads,
+            controller_output=cfg.controller_output,
+            content_addressing=cfg.content_addressing,
+            address_size=cfg.address_size,
         )
 
     def steps_per_epoch(self) -> int:
         return self.cfg.steps_per_epoch
 
-    def train_batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The training batch of ``step``: a function of (seed, step) alone."""
-        generator = seeded_generator(self.seed, step)
+    def make_train_batch(
+        self, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """A training batch from ``generator``: one length per batch, no mask (subclasses vary)."""
         low, high = self._train_length_range()
         length = int(torch.randint(low, high + 1, (1,), generator=generator))
-        inputs, targets = self.make_batch(self.cfg.batch_size, length, generator)
-        return inputs.to(self.device), targets.to(self.device)
+        return (*self.make_batch(self.cfg.batch_size, length, generator), None)
+
+    def train_batch_with_mask(
+        self, step: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Inputs, targets and mask (None: no padding) of ``step``: a function of (seed, step)."""
+        inputs, targets, mask = self.make_train_batch(seeded_generator(self.seed, step))
+        mask = None if mask is None else mask.to(self.device)
+        return inputs.to(self.device), targets.to(self.device), mask
+
+    def train_batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The training batch of ``step``: a function of (seed, step) alone."""
+        inputs, targets, _ = self.train_batch_with_mask(step)
+        return inputs, targets
 
     def train_step(self, model: nn.Module, step: int) -> StepOutput:
         model.train()
-        inputs, targets = self.train_batch(step)
-        logits = model(inputs)[-targets.shape[0] :]  # (K, B, bits): the answer steps
+        inputs, targets, mask = self.train_batch_with_mask(step)
+        outputs = model(inputs) if mask is None else model(inputs, mask)
+        logits = outputs[-targets.shape[0] :]  # (K, B, bits): the answer steps
         nll = sequence_nll(logits, targets)
         return StepOutput(loss=nll.mean(), num_items=int(targets.shape[1]))
 
@@ -380,6 +467,21 @@ class AssocRecallTask(_NTMTask):
 
     def _train_length_range(self) -> tuple[int, int]:
         return self.cfg.min_items, self.cfg.max_items
+
+    def make_train_batch(
+        self, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        cfg = self.cfg
+        if not cfg.per_sequence_items:
+            return super().make_train_batch(generator)
+        return make_recall_batch_per_sequence(
+            cfg.batch_size, cfg.min_items, cfg.max_items, cfg.item_len, cfg.num_bits, generator
+        )
+
+    def evaluate(self, model: nn.Module, split: str) -> dict[str, float]:
+        metrics = super().evaluate(model, split)
+        metrics["nll_paper"] = metrics["nll"] / self.cfg.num_bits  # the paper's Fig 9 scale
+        return metrics
 
 
 TASKS = {

@@ -73,6 +73,8 @@ class UniqueCountConfig:
         curriculum_threshold: validation accuracy (at the current length) that moves it on.
         curriculum_step: how much the length grows each time.
         curriculum_patience: evaluations at one length after which it grows anyway (0 = never).
+        scalar_input: feed each value as one scalar, value / (num_values - 1), instead of a
+            one-hot vector: a harder variant (the model must learn to tell the values apart).
     """
 
     name: str = "unique_count"
@@ -91,6 +93,7 @@ class UniqueCountConfig:
     curriculum_threshold: float = 0.9
     curriculum_step: int = 2
     curriculum_patience: int = 0
+    scalar_input: bool = False
 
     def __post_init__(self) -> None:
         for key in (
@@ -189,6 +192,7 @@ class UniqueCountTask(Task):
             gate_unit=units.gate,
             cell_unit=units.cell,
             num_layers=cfg.num_layers,
+            scalar_input=cfg.scalar_input,
         )
 
     def steps_per_epoch(self) -> int:
