@@ -15,7 +15,7 @@ space := $(empty) $(empty)
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-all lint format bench tables figures paper readme smoke clean
+.PHONY: help install demo test test-all lint format bench tables figures paper readme smoke chaos clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -56,6 +56,10 @@ bench: $(STAMP)  ## speed and memory of the units and of the LSTMs (prints numbe
 smoke: $(STAMP)  ## two shrunk steps of every experiment preset
 	$(BIN)/python -m pytest -q tests/test_experiments.py -m ""
 
+CHAOS ?=
+chaos: $(STAMP)  ## kills, double signals, locks, full disks, bad inputs (<10 min; CHAOS=--quick: a smoke test); writes docs/errors.md
+	OMP_NUM_THREADS=1 $(BIN)/python scripts/chaos.py $(CHAOS)
+
 tables: $(STAMP)  ## build results/tables/ from every run summary under results/
 	$(BIN)/noisyexp tables --results $(RESULTS)
 
@@ -69,7 +73,7 @@ paper: $(STAMP)  ## every experiment of PROFILE=cpu|full over its seeds (DATA=di
 # the README's tables come from the run records that are committed (results/paper/, see
 # .gitignore) and from nothing else, so a fresh clone rebuilds them byte for byte
 # (tests/test_readme_tables.py fails when they differ)
-README_TABLES := table2_ptb table5_unique ntm_recall gaussians mnist char_gru
+README_TABLES := table1_lte table2_ptb table4_nmt table5_unique ntm_recall gaussians mnist char_gru
 README_RECORDS := results/paper
 readme: $(STAMP)  ## rebuild results/tables/ from the committed run records (results/paper/) and paste them and the unit docs into README.md
 	$(BIN)/noisyexp tables --results $(README_RECORDS) --out results/tables

@@ -2,16 +2,25 @@
 
 The data goes to a temporary file in the target's own folder (the same file system, so
 ``os.replace`` is an atomic rename) and is then renamed over the target; on any failure the
-temporary file is removed and the target is left as it was.
+temporary file is removed and the target is left as it was. Before the rename the temporary
+file is flushed to disk and read back: a target is only ever replaced by a complete, verified
+copy (a full disk fails the write and keeps the old file). A process killed mid-write (SIGKILL)
+leaves its temporary file behind; :func:`remove_temporaries` clears such leftovers at the next
+start.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
-__all__ = ["write_bytes_atomic", "write_text_atomic"]
+__all__ = ["remove_temporaries", "write_bytes_atomic", "write_text_atomic"]
+
+#: the names :func:`write_bytes_atomic` gives its temporary files: ``.<target>.<random>.tmp``
+_TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{6,}\.tmp$")
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> Path:
@@ -22,6 +31,10 @@ def write_bytes_atomic(path: Path, data: bytes) -> Path:
     try:
         with os.fdopen(handle, "wb") as temp_file:
             temp_file.write(data)
+            temp_file.flush()
+            os.fsync(temp_file.fileno())
+        if hashlib.sha256(Path(temp_name).read_bytes()).digest() != hashlib.sha256(data).digest():
+            raise OSError(f"{path}: the written copy does not read back intact")
         os.replace(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
@@ -32,3 +45,19 @@ def write_bytes_atomic(path: Path, data: bytes) -> Path:
 def write_text_atomic(path: Path, text: str) -> Path:
     """:func:`write_bytes_atomic` of ``text`` as UTF-8, newlines untranslated on every platform."""
     return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def remove_temporaries(*folders: Path) -> list[Path]:
+    """Delete the temporary files a killed :func:`write_bytes_atomic` left in ``folders``.
+
+    Only call this while no other process writes there (the run folder's lock is held).
+    """
+    removed = []
+    for folder in folders:
+        if not Path(folder).is_dir():
+            continue
+        for entry in Path(folder).iterdir():
+            if _TEMPORARY.match(entry.name) and entry.is_file():
+                entry.unlink(missing_ok=True)
+                removed.append(entry)
+    return removed

@@ -85,15 +85,21 @@ def _one_line(error: BaseException) -> str:
     return message
 
 
+def _quote_value(value: str) -> str:
+    """``value`` as a quoted string of Hydra's override grammar (spaces, non-ASCII, quotes)."""
+    return "'" + value.replace("'", "\\'") + "'"
+
+
 def _resume_arguments(args: list[str]) -> list[str]:
     """Rewrite ``resume=DIR [overrides]`` into the run's saved overrides plus the new ones.
 
     Raises:
         CheckpointError: DIR is not a run directory with a checkpoint.
+        RunInUseError: another process is training in DIR.
     """
-    from omegaconf import OmegaConf
-
-    from noisyexp.errors import CheckpointError
+    from noisyexp.errors import CheckpointError, ConfigError
+    from noisyexp.lock import check_not_in_use
+    from noisyexp.safe_yaml import load_yaml
 
     resume = [a for a in args if a.startswith("resume=")]
     if not resume or resume[-1] in (f"resume={AUTO_RESUME}", "resume=null"):
@@ -104,13 +110,108 @@ def _resume_arguments(args: list[str]) -> list[str]:
     saved = run_dir / ".hydra" / "overrides.yaml"
     if not saved.is_file():
         raise CheckpointError(f"{run_dir} is not a run directory (no .hydra/overrides.yaml)")
-    if not (run_dir / "checkpoints" / "last.pt").is_file():
+    if not any((run_dir / "checkpoints" / n).is_file() for n in ("last.pt", "previous.pt")):
         raise CheckpointError(f"{run_dir} has no checkpoints/last.pt to resume from")
-    previous = [
-        str(o) for o in OmegaConf.load(saved) if not str(o).startswith(("resume=", "hydra."))
-    ]
+    check_not_in_use(run_dir)
+    loaded = load_yaml(saved)
+    if not isinstance(loaded, list) or not all(isinstance(o, str) for o in loaded):
+        raise ConfigError(f"{saved} is not a list of overrides")
+    previous = [o for o in loaded if not o.startswith(("resume=", "hydra."))]
     new = [a for a in args if not a.startswith("resume=")]
-    return [*previous, *new, f"resume={run_dir.resolve()}", f"hydra.run.dir={run_dir.resolve()}"]
+    where = _quote_value(str(run_dir.resolve()))  # a path with spaces or accents stays one value
+    return [*previous, *new, f"resume={where}", f"hydra.run.dir={where}"]
+
+
+def _unknown_additions(args: list[str], compose: Any) -> None:
+    """Refuse ``+key=value`` / ``++key=value`` for a key no schema has (a typo, silently added).
+
+    ``+group=option`` (a config group) and keys under ``hydra.`` or under a free-form dict are
+    fine.
+    """
+    from omegaconf import DictConfig, OmegaConf
+
+    from noisyexp.errors import ConfigError
+
+    additions = [a for a in args if a.startswith("+") and "=" in a]
+    keys = [a.lstrip("+").split("=", 1)[0] for a in additions]
+    keys = [k for k in keys if not (k.startswith("hydra") or (CONF_DIR / k).is_dir())]
+    if not keys:
+        return
+    base = compose([a for a in args if a not in additions])
+    missing = object()
+    for key in keys:
+        if OmegaConf.select(base, key, default=missing) is not missing:
+            continue
+        parent = OmegaConf.select(base, key.rpartition(".")[0]) if "." in key else base
+        if isinstance(parent, DictConfig) and OmegaConf.get_type(parent) is dict:
+            continue
+        raise ConfigError(f"unknown key {key!r} (from +{key}=...): no config schema has it")
+
+
+def _checkpoint_config(path: Path) -> dict[str, Any] | None:
+    """The config a checkpoint was saved with, read lazily (memory-mapped); None if unreadable."""
+    import torch
+
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        return payload["config"] if isinstance(payload.get("config"), dict) else None
+    except Exception:  # unreadable here: train() reports it (or falls back to previous.pt)
+        return None
+
+
+def _preflight(args: list[str]) -> None:
+    """Compose and check a single run's config before Hydra writes anything in its folder.
+
+    Hydra rewrites ``<run dir>/.hydra/`` before the job starts, so a command refused only then
+    (a changed act in an existing run's folder, ``resume=DIR task=other``) would already have
+    replaced the files a later ``resume=DIR`` reads. Here every value is validated, unknown
+    ``+key`` additions are refused, and an existing run folder is checked (in use by another
+    process, holds a different run) while nothing has been written yet.
+    """
+    if any(a.startswith("-") for a in args):  # -m, --cfg, --help, -sc: Hydra's own business
+        return
+    from dataclasses import asdict
+
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf, open_dict
+
+    from noisyexp.errors import CheckpointError
+    from noisyexp.lock import check_not_in_use
+    from noisyexp.resume import structural_changes
+
+    def _compose(overrides: list[str], hydra_config: bool = False) -> Any:
+        GlobalHydra.instance().clear()
+        try:
+            with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+                return compose("config", overrides=overrides, return_hydra_config=hydra_config)
+        finally:
+            GlobalHydra.instance().clear()
+
+    cfg = _compose(args, hydra_config=True)
+    _unknown_additions(args, _compose)
+    run_dir = Path(str(cfg.hydra.run.dir)).expanduser()
+    with open_dict(cfg):
+        del cfg["hydra"]
+    run_config = OmegaConf.to_object(cfg)  # every __post_init__ check, before any file is written
+    checkpoints = [run_dir / "checkpoints" / n for n in ("last.pt", "previous.pt")]
+    existing = [p for p in checkpoints if p.is_file()]
+    if not existing and not (run_dir / "summary.json").is_file():
+        return
+    check_not_in_use(run_dir)
+    if run_config.resume is None:
+        raise CheckpointError(f"{run_dir} already holds a run; resume it with resume={run_dir}")
+    saved = _checkpoint_config(existing[0]) if existing else None
+    if saved is not None:
+        changes = structural_changes(saved, asdict(run_config))
+        if "task.name" in changes:  # another task: its name says it, not its every knob
+            changes = [c for c in changes if not c.startswith("task.")]
+            changes.insert(0, f"task ({saved['task'].get('name')} -> {run_config.task.name})")
+        if changes:
+            raise CheckpointError(
+                f"cannot resume {run_dir}: changed {', '.join(changes)} "
+                "(only trainer.*, paths.* may change on resume)"
+            )
 
 
 class _QuietHydraErrors:
@@ -186,13 +287,34 @@ def _quote_option_names(args: list[str]) -> list[str]:
     return quoted
 
 
+#: overrides whose value is a path: quoted for Hydra when it holds spaces or non-ASCII letters
+_PATH_KEYS = re.compile(
+    r"^(\+{0,2})(resume|hydra\.run\.dir|hydra\.sweep\.dir|paths\.\w+|task\.\w*_dir)=(.*)$"
+)
+_PLAIN_PATH = re.compile(r"^[\w./:~@%+-]*$", re.ASCII)
+
+
+def _quote_paths(args: list[str]) -> list[str]:
+    """Quote path values Hydra's grammar cannot read bare (``hydra.run.dir=/tmp/my runs/ä``)."""
+    quoted = []
+    for arg in args:
+        match = _PATH_KEYS.match(arg)
+        if match and match.group(3) and not _PLAIN_PATH.match(match.group(3)):
+            value = match.group(3)
+            if value[0] not in "'\"" and "${" not in value and "," not in value:
+                arg = f"{match.group(1)}{match.group(2)}={_quote_value(value)}"
+        quoted.append(arg)
+    return quoted
+
+
 def _train(args: list[str]) -> int:
     import hydra
 
     from noisyexp.config import register_configs
 
-    args = _quote_option_names(_resume_arguments(args))
+    args = _quote_option_names(_quote_paths(_resume_arguments(args)))
     register_configs()
+    _preflight(args)
     os.environ.setdefault("HYDRA_FULL_ERROR", "1")  # errors reach us, and become one line
     entry = hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")(
         _run_job
@@ -213,6 +335,10 @@ def _report(args: list[str], *, command: str, description: str, build: Any) -> i
     parser.add_argument("--results", type=Path, default=Path("results"), help="runs to read")
     parser.add_argument("--out", type=Path, default=None, help=f"default: <results>/{command}")
     options = parser.parse_args(args)
+    if not options.results.is_dir():
+        from noisyexp.errors import ConfigError
+
+        raise ConfigError(f"{options.results} is not a folder (--results: where the runs are)")
     for path in build(options.results, options.out or options.results / command):
         print(path)
     return 0

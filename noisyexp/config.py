@@ -58,6 +58,21 @@ def _check_non_negative(key: str, value: float | None) -> None:
         raise ConfigError(f"{key} must be a finite number >= 0, got {value}")
 
 
+def _check_finite(key: str, value: float | None) -> None:
+    if value is not None and not math.isfinite(value):
+        raise ConfigError(f"{key} must be a finite number, got {value}")
+
+
+def _check_unit_interval(key: str, value: float) -> None:
+    """0 <= value < 1 (a moving-average coefficient)."""
+    if not (math.isfinite(value) and 0 <= value < 1):
+        raise ConfigError(f"{key} must be in [0, 1), got {value}")
+
+
+#: seeds are 0 <= seed < 2**62 (torch, NumPy and the derived noise stream all accept them)
+MAX_SEED = 2**62
+
+
 def _check_positive_int(key: str, value: int | None, *, allow_zero: bool = False) -> None:
     if value is None:
         return
@@ -88,6 +103,8 @@ class UnitConfig:
 
         _check_choice("act unit type", self.type, tuple(activations.UNIT_TYPES))
         _check_non_negative("act.*.c", self.c)
+        _check_finite("act.*.alpha", self.alpha)
+        _check_finite("act.*.test_mean", self.test_mean)
 
 
 @dataclass
@@ -107,6 +124,7 @@ class ActConfig:
 
     def __post_init__(self) -> None:
         _check_non_negative("act.c", self.c)
+        _check_finite("act.alpha", self.alpha)
 
     @property
     def is_noisy(self) -> bool:
@@ -210,12 +228,23 @@ class OptimConfig:
         from noisyexp.optimizers import OPTIMIZERS  # the registry (imports torch)
 
         _check_choice("optim", self.name, tuple(OPTIMIZERS))
-        if not self.lr > 0:
-            raise ConfigError(f"optim.lr must be > 0, got {self.lr}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ConfigError(f"optim.lr must be a finite number > 0, got {self.lr}")
         _check_non_negative("optim.momentum", self.momentum)
         _check_non_negative("optim.weight_decay", self.weight_decay)
-        if self.clip_norm is not None and not self.clip_norm > 0:
-            raise ConfigError(f"optim.clip_norm must be > 0 or null, got {self.clip_norm}")
+        if self.clip_norm is not None and not (
+            math.isfinite(self.clip_norm) and self.clip_norm > 0
+        ):
+            raise ConfigError(
+                f"optim.clip_norm must be a finite number > 0 or null, got {self.clip_norm}"
+            )
+        if len(self.betas) != 2:
+            raise ConfigError(f"optim.betas must be two numbers, got {list(self.betas)}")
+        for index, beta in enumerate(self.betas):
+            _check_unit_interval(f"optim.betas[{index}]", beta)
+        _check_unit_interval("optim.rms_alpha", self.rms_alpha)
+        if not (math.isfinite(self.eps) and self.eps > 0):
+            raise ConfigError(f"optim.eps must be a finite number > 0, got {self.eps}")
         if not 0 < self.lr_decay <= 1:
             raise ConfigError(f"optim.lr_decay must be in (0, 1], got {self.lr_decay}")
         _check_positive_int(
@@ -247,6 +276,11 @@ class TrainerConfig:
     eval_test: bool = True
     track_saturation: bool = True
     num_threads: int | None = None  # torch CPU threads (None = torch's default)
+    #: non-finite losses skipped (no update) before the run fails; counted in the summary
+    skip_nonfinite: int = 0
+    #: GiB the model's parameters, gradients, optimizer state and activations may need,
+    #: estimated before anything is allocated (None: 80% of the device's memory)
+    memory_budget_gb: float | None = None
 
     def __post_init__(self) -> None:
         if self.max_steps is None and self.max_epochs is None:
@@ -258,6 +292,14 @@ class TrainerConfig:
         _check_positive_int("trainer.log_every", self.log_every)
         _check_choice("trainer.device", self.device, DEVICES)
         _check_positive_int("trainer.num_threads", self.num_threads)
+        _check_positive_int("trainer.skip_nonfinite", self.skip_nonfinite, allow_zero=True)
+        if self.memory_budget_gb is not None and not (
+            math.isfinite(self.memory_budget_gb) and self.memory_budget_gb > 0
+        ):
+            raise ConfigError(
+                f"trainer.memory_budget_gb must be a finite number > 0 or null, "
+                f"got {self.memory_budget_gb}"
+            )
 
 
 @dataclass
@@ -283,6 +325,20 @@ class RunConfig:
     resume: str | None = None
     profile: str | None = None
     debug: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.seed < MAX_SEED:
+            raise ConfigError(f"seed must be in [0, 2**62), got {self.seed}")
+        from noisyexp.tasks import TASKS
+
+        name = getattr(self.task, "name", None)
+        if name not in TASKS:
+            raise ConfigError(f"task.name={name!r} is not one of: {', '.join(TASKS)}")
+        if type(self.task) is not TASKS[name][0]:
+            raise ConfigError(
+                f"task.name={name!r} does not match the task's settings; pick a task with "
+                f"task={name}, not by renaming another one"
+            )
 
 
 def register_configs() -> None:

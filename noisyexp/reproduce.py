@@ -108,7 +108,12 @@ def load_profile(name_or_path: str) -> Profile:
     if not path.is_file():
         raise ConfigError(f"profile file {path} does not exist")
     try:
-        loaded = OmegaConf.merge(OmegaConf.structured(Profile), OmegaConf.load(path))
+        from noisyexp.safe_yaml import load_yaml  # bounded, plain data: a YAML error is one line
+
+        data = load_yaml(path)
+        if not isinstance(data, dict):
+            raise ConfigError(f"bad profile {path}: not a mapping of keys to values")
+        loaded = OmegaConf.merge(OmegaConf.structured(Profile), OmegaConf.create(data))
         profile: Profile = OmegaConf.to_object(loaded)
     except OmegaConfBaseException as err:
         raise ConfigError(f"bad profile {path}: {str(err).splitlines()[0]}") from None

@@ -48,7 +48,8 @@ def previous_status(run_dir: Path) -> str | None:
     """What ``run_dir`` already holds: ``completed``/``failed`` (final), ``resumable``, or None.
 
     A run killed before it could write its summary (or stopped by a signal) still has
-    ``checkpoints/last.pt`` and is ``resumable``; an unreadable summary counts as not final.
+    ``checkpoints/last.pt`` (or its fallback ``previous.pt``) and is ``resumable``; an
+    unreadable summary counts as not final.
     """
     run_dir = Path(run_dir)
     try:
@@ -57,6 +58,6 @@ def previous_status(run_dir: Path) -> str | None:
         status = None
     if status in ("completed", "failed"):
         return status
-    if (run_dir / "checkpoints" / "last.pt").is_file():
+    if any((run_dir / "checkpoints" / name).is_file() for name in ("last.pt", "previous.pt")):
         return "resumable"
     return None

@@ -10,6 +10,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from noisyexp.atomic import write_text_atomic
+
 __all__ = ["JsonlLogger", "TensorBoardLogger", "read_jsonl"]
 
 
@@ -26,7 +28,8 @@ class JsonlLogger:
         self.path = Path(path)
         if resume_step is not None and self.path.exists():
             kept = [row for row in read_jsonl(self.path) if row.get("step", 0) <= resume_step]
-            self.path.write_text("".join(json.dumps(row) + "\n" for row in kept))
+            # atomic: a full disk keeps the old file rather than truncating it
+            write_text_atomic(self.path, "".join(json.dumps(row) + "\n" for row in kept))
         elif resume_step is None and self.path.exists():
             self.path.unlink()
         self._handle = open(self.path, "a")  # noqa: SIM115 - kept open for the run

@@ -178,6 +178,27 @@ def _read_metrics(path: Path) -> tuple[dict[str, Any], ...]:
     return tuple(rows)
 
 
+#: the types of summary.json fields the tables read (a record with another type is skipped)
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "status": (str,),
+    "profile": (str, type(None)),
+    "seed": (int,),
+    "config": (dict,),
+    "dataset": (dict, type(None)),
+    "final": (dict,),
+    "best": (dict,),
+    "test": (dict,),
+    "steps": (int, float),
+    "epochs": (int, float),
+    "wall_time_s": (int, float, type(None)),
+}
+
+
+def _is_bool_for(value: Any, types: tuple[type, ...]) -> bool:
+    """True for a bool where a number is expected (JSON's true is not a seed or a time)."""
+    return isinstance(value, bool) and bool not in types
+
+
 def read_run(summary_path: Path) -> Run | Skipped:
     """Read one ``summary.json`` and the ``metrics.jsonl`` beside it.
 
@@ -199,6 +220,11 @@ def read_run(summary_path: Path) -> Run | Skipped:
     overrides = summary.get("overrides", [])
     if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
         return Skipped(summary_path, "summary.json 'overrides' is not a list of strings")
+    for key, types in _FIELD_TYPES.items():
+        value = summary.get(key)
+        if key in summary and not (isinstance(value, types) and not _is_bool_for(value, types)):
+            names = "/".join("null" if t is type(None) else t.__name__ for t in types)
+            return Skipped(summary_path, f"summary.json {key!r} is not {names}")
     if summary["status"] != "completed":
         error = summary.get("error")
         reason = f"status {summary['status']}" + (f": {error}" if error else "")

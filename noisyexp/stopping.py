@@ -17,18 +17,31 @@ class StopRequest:
     """Turns SIGINT/SIGTERM into a request that the loop honours between two steps.
 
     Stopping only at a step boundary means the checkpoint saved on the way out is consistent,
-    so the resumed run is bit-identical. A second signal stops at once.
+    so the resumed run is bit-identical. A second signal before the boundary is reached stops
+    at once *without saving* (``forced``): the state in memory is then from the middle of a step,
+    and the run resumes from its last periodic checkpoint instead. While the state is being
+    saved (``saving``) further signals are only acknowledged, so the save always completes.
     """
 
     def __init__(self) -> None:
         self.requested = False
+        self.forced = False
+        self.saving = False
         self._previous: dict[int, Any] = {}
 
     def _handle(self, signum: int, frame: object) -> None:
+        if self.saving:
+            log.warning("signal %d: saving the last step's state, one moment", signum)
+            return
         if self.requested:
+            self.forced = True
             raise KeyboardInterrupt
         self.requested = True
-        log.warning("stopping after this step (signal %d); send it again to stop at once", signum)
+        log.warning(
+            "stopping after this step (signal %d); send it again to stop at once without "
+            "saving (the run then resumes from its last checkpoint)",
+            signum,
+        )
 
     @contextmanager
     def installed(self) -> Iterator[StopRequest]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import logging
+import os
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,7 +17,18 @@ import torch
 import noisyexp
 from noisyexp.atomic import write_text_atomic
 
-__all__ = ["SUMMARY_SCHEMA", "build_summary", "code_version", "write_json_atomic"]
+__all__ = [
+    "PREVIOUS_SUMMARY",
+    "SUMMARY_SCHEMA",
+    "build_summary",
+    "code_version",
+    "set_summary_aside",
+    "write_json_atomic",
+    "write_summary",
+]
+
+#: a completed run's summary while the run is extended (restored if the extension cannot finish)
+PREVIOUS_SUMMARY = "summary.previous.json"
 
 SUMMARY_SCHEMA = 1
 
@@ -75,6 +88,7 @@ def build_summary(
     final: dict[str, float],
     best: dict[str, Any],
     test: dict[str, float],
+    skipped_steps: int = 0,
 ) -> dict[str, Any]:
     """The contents of ``summary.json``: ``config`` is the run's config as plain data."""
     return {
@@ -94,6 +108,7 @@ def build_summary(
         "dataset": dataclasses.asdict(dataset),
         "device": device,
         "steps": steps,
+        "skipped_steps": skipped_steps,
         "max_steps": max_steps,
         "epochs": steps / steps_per_epoch,
         "wall_time_s": round(wall_time_s, 3),
@@ -103,3 +118,29 @@ def build_summary(
         "best": best,
         "test": test,
     }
+
+
+def set_summary_aside(path: Path) -> None:
+    """Move a run's summary to :data:`PREVIOUS_SUMMARY` while the run is extended."""
+    if path.exists():
+        os.replace(path, path.with_name(PREVIOUS_SUMMARY))
+
+
+def write_summary(path: Path, summary: dict[str, Any], failure: BaseException | None) -> None:
+    """Write the run's summary; an extension that failed for want of disk (or any OS error)
+    restores the summary it replaced instead, so a completed run never drops out of the tables.
+    """
+    previous = path.with_name(PREVIOUS_SUMMARY)
+    if isinstance(failure, OSError) and previous.exists():
+        os.replace(previous, path)
+        logging.getLogger(__name__).warning(
+            "%s: the extension failed (%s); the previous summary is kept", path, failure
+        )
+        return
+    try:
+        write_json_atomic(path, summary)
+    except OSError:
+        if previous.exists():
+            os.replace(previous, path)
+        raise
+    previous.unlink(missing_ok=True)

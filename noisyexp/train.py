@@ -24,10 +24,13 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from noisyexp import activations
-from noisyexp.checkpoint import load_checkpoint, save_checkpoint
+from noisyexp.atomic import remove_temporaries
+from noisyexp.budget import check_memory
+from noisyexp.checkpoint import load_with_fallback, save_checkpoint
 from noisyexp.config import RunConfig
 from noisyexp.device import resolve_device, set_deterministic
 from noisyexp.errors import CheckpointError, TrainingError
+from noisyexp.lock import RunLock
 from noisyexp.monitor import UnitMonitor
 from noisyexp.optimizers import make_optimizer
 from noisyexp.resume import previous_status, structural_changes
@@ -35,7 +38,7 @@ from noisyexp.rng import capture_rng_state, restore_rng_state, seed_everything
 from noisyexp.run_log import JsonlLogger, TensorBoardLogger
 from noisyexp.scheduling import StepSchedules
 from noisyexp.stopping import StopRequest
-from noisyexp.summary import build_summary, write_json_atomic
+from noisyexp.summary import build_summary, set_summary_aside, write_summary
 from noisyexp.tasks import get_task
 from noisyexp.units import build_units
 
@@ -105,6 +108,8 @@ class _Run:
             download=cfg.paths.download,
         )
         self.task.output_dir = self.run_dir
+        # refuse a model that cannot fit before allocating it (built on the meta device)
+        check_memory(lambda: self._build_on_meta(units), cfg, self.device)
         seed_everything(cfg.seed)
         self.model = self.task.build_model(units).to(self.device)
         self.noise_generator = torch.Generator(device=self.device)
@@ -126,10 +131,19 @@ class _Run:
         self.best: dict[str, Any] = {}
         self.last_eval: dict[str, float] = {}
         self.train_loss_sum, self.train_loss_count = 0.0, 0  # since the last evaluation
+        self.skipped_steps = 0  # non-finite losses skipped (trainer.skip_nonfinite)
         self.elapsed_before = 0.0  # seconds spent before a resume
         self.started = time.monotonic()
         self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.ckpt_dir = self.run_dir / "checkpoints"
+
+    def _build_on_meta(self, units: Any) -> nn.Module:
+        """The task's model with shapes only (the task's ``.to(device)`` kept on meta too)."""
+        device, self.task.device = self.task.device, torch.device("meta")
+        try:
+            return self.task.build_model(units)
+        finally:
+            self.task.device = device
 
     def elapsed(self) -> float:
         return self.elapsed_before + time.monotonic() - self.started
@@ -139,6 +153,7 @@ class _Run:
         save_checkpoint(
             self.ckpt_dir / name,
             {
+                "skipped_steps": self.skipped_steps,
                 "model": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
                 "task": self.task.state_dict(),
@@ -150,10 +165,11 @@ class _Run:
                 "rng": capture_rng_state(self.noise_generator),
                 "config": self.config_data,
             },
+            keep_previous=name == "last.pt",  # previous.pt: the fallback of a damaged last.pt
         )
 
     def restore(self) -> None:
-        payload = load_checkpoint(self.ckpt_dir / "last.pt")
+        payload, _ = load_with_fallback(self.ckpt_dir / "last.pt")
         changes = structural_changes(payload["config"], self.config_data)
         if changes:
             raise CheckpointError(
@@ -172,6 +188,7 @@ class _Run:
         self.last_eval = dict(payload["last_eval"])
         self.train_loss_sum, self.train_loss_count = payload["train_loss"]
         self.elapsed_before = float(payload["elapsed_s"])
+        self.skipped_steps = int(payload.get("skipped_steps", 0))
         restore_rng_state(payload["rng"], self.noise_generator)
 
     # ---- one step, one evaluation ------------------------------------------------------
@@ -182,7 +199,15 @@ class _Run:
         loss = output.reported_loss if output.reported_loss is not None else output.loss
         value = loss.item()
         if not math.isfinite(value):
-            raise TrainingError(f"loss became {value} at step {step}")
+            allowed = self.cfg.trainer.skip_nonfinite
+            if self.skipped_steps >= allowed:
+                skipped = f" (after skipping {allowed})" if allowed else ""
+                raise TrainingError(f"loss became {value} at step {step}{skipped}")
+            self.skipped_steps += 1  # no update this step; the data stream moves on
+            log.warning(
+                "step %d: loss %s, step skipped (%d/%d)", step, value, self.skipped_steps, allowed
+            )
+            return value, output.num_items
         self.optimizer.zero_grad(set_to_none=True)
         output.loss.backward()
         if self.cfg.optim.clip_norm is not None:
@@ -318,6 +343,7 @@ def _summary(run: _Run, status: str, error: str | None, test: dict[str, float]) 
         final=run.last_eval,
         best=run.best,
         test=test,
+        skipped_steps=run.skipped_steps,
     )
 
 
@@ -334,18 +360,27 @@ def train(cfg: RunConfig, run_dir: Path, info: RunInfo | None = None) -> RunResu
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    with RunLock(run_dir):  # one process per run folder; a dead holder's lock is taken over
+        return _train_locked(cfg, run_dir, info or RunInfo())
+
+
+def _train_locked(cfg: RunConfig, run_dir: Path, info: RunInfo) -> RunResult:
+    leftovers = remove_temporaries(run_dir, run_dir / "checkpoints")
+    if leftovers:
+        log.warning("%s: removed %d unfinished temporary file(s)", run_dir, len(leftovers))
     summary_path = run_dir / "summary.json"
-    run = _Run(cfg, run_dir, info or RunInfo())
+    run = _Run(cfg, run_dir, info)
     resuming = cfg.resume is not None
     if resuming:
         run.restore()
     elif (run.ckpt_dir / "last.pt").exists():
         raise CheckpointError(f"{run_dir} already holds a run; resume it with resume={run_dir}")
-    summary_path.unlink(missing_ok=True)  # a resumed run is not finished until it says so again
+    set_summary_aside(summary_path)  # not finished until it says so again; kept until then
     run.started = time.monotonic()  # the clock of this session (elapsed_before: earlier ones)
     run.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    loggers = RunLoggers.open(run_dir, resume_step=run.step if resuming else None)
     status, error, test = "failed", None, {}
+    failure: BaseException | None = None
+    loggers: RunLoggers | None = None
     bar = tqdm(
         total=run.max_steps,
         initial=run.step,
@@ -356,23 +391,33 @@ def train(cfg: RunConfig, run_dir: Path, info: RunInfo | None = None) -> RunResu
     )
     stop = StopRequest()
     try:
+        loggers = RunLoggers.open(run_dir, resume_step=run.step if resuming else None)
         with stop.installed(), logging_redirect_tqdm():
-            _loop(run, loggers, _Progress(bar), stop)
+            try:
+                _loop(run, loggers, _Progress(bar), stop)
+            except KeyboardInterrupt:
+                # stopped at a step boundary: the state is consistent, save it (further signals
+                # wait for the save); a second signal mid-step (forced) saves nothing
+                if stop.requested and not stop.forced:
+                    stop.saving = True
+                    run.save("last.pt")
+                raise
             if cfg.trainer.eval_test:
                 test = run.evaluate(("test",))
                 log.info("test: %s", ", ".join(f"{k} {v:.4g}" for k, v in test.items()))
         status = "completed"
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         status, error = "interrupted", f"interrupted at step {run.step}; resume={run_dir}"
-        if stop.requested:  # stopped between two steps: the state is consistent
-            run.save("last.pt")
+        failure = err
         raise
-    except Exception as err:  # NaN loss, or a bug: either way the run did not finish
+    except Exception as err:  # NaN loss, a full disk, or a bug: the run did not finish
         error = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        failure = err
         raise
     finally:
         bar.close()
-        loggers.close()
+        if loggers is not None:
+            loggers.close()
         summary = _summary(run, status, error, test)
-        write_json_atomic(summary_path, summary)
+        write_summary(summary_path, summary, failure)
     return RunResult(run_dir=run_dir, status=status, summary=summary)

@@ -106,7 +106,8 @@ def test_resume_of_a_folder_that_is_not_a_run_fails_cleanly(tmp_path, capsys):
 def test_resume_with_a_corrupt_checkpoint_fails_cleanly(results, capsys):
     assert _train(results) == 0
     run_dir = _summaries(results)[0].parent
-    (run_dir / "checkpoints" / "last.pt").write_bytes(b"this is not a checkpoint")
+    for name in ("last.pt", "previous.pt"):  # no good checkpoint left to fall back to
+        (run_dir / "checkpoints" / name).write_bytes(b"this is not a checkpoint")
     capsys.readouterr()
     assert main(["train", f"resume={run_dir}", "trainer.max_steps=6"]) == 2
     assert "last.pt" in _one_error_line(capsys)

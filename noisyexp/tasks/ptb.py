@@ -295,7 +295,18 @@ class WordLMTask(LanguageModelTask):
         folder = _corpus_folder(self.cfg.corpus_dir)
         verified = {f"{split}.txt": md5_file(folder / f"{split}.txt") for split in SPLITS}
         splits = {split: word_tokens(read_text(folder / f"{split}.txt")) for split in SPLITS}
+        for split, tokens in splits.items():  # checked before training, naming the file
+            words = sum(token != EOS for token in tokens)
+            if words < _MIN_SPLIT_WORDS:
+                raise DataError(
+                    f"wordlm: {folder / f'{split}.txt'} holds {words} word(s); every split "
+                    f"needs at least {_MIN_SPLIT_WORDS} to train or score a language model"
+                )
         return splits, combined_checksum(verified), {"folder": str(folder), "files": verified}
+
+
+#: fewest words a wordlm split may hold (one word leaves nothing to predict after <eos>)
+_MIN_SPLIT_WORDS = 2
 
 
 def _corpus_folder(corpus_dir: str) -> Path:
