@@ -133,6 +133,20 @@ def _key(override: str) -> str:
     return override.lstrip("+~").split("=", 1)[0]
 
 
+def _per_job(override: str) -> str:
+    """``task.k=v`` as the one-value sweep ``task.k=choice(v)``, other overrides as they are.
+
+    In a multirun Hydra composes the primary config without the swept keys, i.e. with the
+    default task, where a key of the experiments' own task (``task.hidden_size`` for NMT) does
+    not exist; a one-value sweep is applied in each job instead, after its experiment picked
+    the task. The job records it as the plain ``task.k=v``.
+    """
+    key, _, value = override.partition("=")
+    if key.lstrip("+~").startswith("task.") and value and not value.startswith("choice("):
+        return f"{key}=choice({value})"
+    return override
+
+
 def sweep_command(
     profile: Profile,
     sweep_name: str,
@@ -160,7 +174,7 @@ def sweep_command(
         f"experiment={_values(plan.experiments)}",
         f"seed={_values(plan.seeds)}",
         *(f"{key}={_values(values)}" for key, values in plan.sweep.items()),
-        *fixed,
+        *(_per_job(o) for o in fixed),
         f"profile={profile.name}",
         "resume=auto",
         f"paths.results_dir={results_dir}",

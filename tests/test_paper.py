@@ -133,3 +133,34 @@ def test_paper_runs_skips_completed_runs_and_resumes_stopped_ones(tmp_path, caps
     assert steps == sorted(steps) and len(steps) == len(set(steps))  # continued, not redone
     table = (results / "tables" / "gaussians.md").read_text()
     assert "| gaussians_nan | Noisy tanh (NAN) | – | tiny | 2 |" in table
+
+
+def test_a_sweep_over_experiments_may_set_keys_of_their_own_task(tmp_path):
+    """Hydra composes a multirun's primary config with the default task, which lacks the
+    experiments' keys (table4_nmt's task.hidden_size); they run as one-value sweeps per job."""
+    profile = {
+        "name": "sizes",
+        "overrides": ["trainer.max_steps=2", "trainer.eval_every=2", "task.train_size=256"],
+        "sweeps": {
+            "u": {
+                "experiments": ["unique_reference", "unique_nan"],
+                "seeds": [1],
+                "overrides": ["task.hidden_size=8"],
+            }
+        },
+    }
+    path = tmp_path / "sizes.yaml"
+    path.write_text(yaml.safe_dump(profile), encoding="utf-8")
+    command = sweep_command(load_profile(str(path)), "u", results_dir=tmp_path, data_dir=tmp_path)
+    assert "task.hidden_size=choice(8)" in command and "trainer.max_steps=2" in command
+    results = tmp_path / "results"
+    assert (
+        main(["paper", "--profile", str(path), "--results", str(results), "--launcher", "basic"])
+        == 0
+    )
+    for experiment in ("unique_reference", "unique_nan"):
+        job = results / "paper" / "sizes" / "u" / f"experiment={experiment},seed=1"
+        summary = json.loads((job / "summary.json").read_text())
+        assert summary["status"] == "completed"
+        assert summary["config"]["task"]["hidden_size"] == 8
+        assert "task.hidden_size=8" in (job / ".hydra" / "overrides.yaml").read_text()
