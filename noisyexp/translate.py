@@ -13,12 +13,11 @@ from pathlib import Path
 import torch
 
 from noisyexp.checkpoint import load_checkpoint
-from noisyexp.config import ActConfig, UnitConfig
 from noisyexp.data.parallel import TokenVocabulary
 from noisyexp.errors import CheckpointError, ConfigError
 from noisyexp.models.nmt import NMTModel
 from noisyexp.tasks.nmt import NMTConfig, decode, make_tokenizers
-from noisyexp.units import build_units
+from noisyexp.units import act_from_dict, build_units
 
 __all__ = ["Translator", "load_translator"]
 
@@ -78,17 +77,7 @@ def load_translator(
         overrides["decoder"] = decoder
     try:
         cfg = NMTConfig(**{**task, **overrides})
-        act = config["act"]
-        units = build_units(
-            ActConfig(
-                name=act["name"],
-                gate=UnitConfig(**act["gate"]),
-                cell=UnitConfig(**act["cell"]),
-                c=act.get("c"),
-                alpha=act.get("alpha"),
-                clip=act.get("clip"),
-            )
-        )
+        units = build_units(act_from_dict(config["act"]))
     except (TypeError, KeyError) as err:
         raise CheckpointError(f"{path}: its config cannot be read ({err})") from None
     state = payload["task"]

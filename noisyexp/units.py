@@ -18,7 +18,14 @@ from noisyexp.errors import ConfigError
 from noisyexp.models.units import Units
 from noisyexp.schedules import ROLE_ATTRIBUTE  # each built unit's role, for noise.roles
 
-__all__ = ["ROLES", "ROLE_ATTRIBUTE", "build_units", "effective_act", "unit_params"]
+__all__ = [
+    "ROLES",
+    "ROLE_ATTRIBUTE",
+    "act_from_dict",
+    "build_units",
+    "effective_act",
+    "unit_params",
+]
 
 #: model role -> the kind of unit it takes: gates are sigmoid-like, cells tanh-like
 ROLES = {"gate": "sigmoid", "cell": "tanh"}
@@ -96,6 +103,23 @@ def build_units(act: ActConfig) -> Units:
     return Units(gate=factories["gate"], cell=factories["cell"])
 
 
+def act_from_dict(act: dict[str, Any]) -> ActConfig:
+    """The :class:`ActConfig` of an ``act`` section as a run saved it (checkpoint or summary).
+
+    Raises:
+        KeyError, TypeError: the section lacks a field or has one the schema does not know.
+        ConfigError: a value the schema rejects.
+    """
+    return ActConfig(
+        name=act["name"],
+        gate=UnitConfig(**act["gate"]),
+        cell=UnitConfig(**act["cell"]),
+        c=act.get("c"),
+        alpha=act.get("alpha"),
+        clip=act.get("clip"),
+    )
+
+
 def effective_act(act: dict[str, Any]) -> dict[str, Any]:
     """What an act config (as saved in a run) builds: canonical name, each unit's full arguments.
 
@@ -104,14 +128,7 @@ def effective_act(act: dict[str, Any]) -> dict[str, Any]:
     defaults. A config that cannot be read this way is returned as it is.
     """
     try:
-        config = ActConfig(
-            name=act["name"],
-            gate=UnitConfig(**act["gate"]),
-            cell=UnitConfig(**act["cell"]),
-            c=act.get("c"),
-            alpha=act.get("alpha"),
-            clip=act.get("clip"),
-        )
+        config = act_from_dict(act)
     except (KeyError, TypeError, ConfigError):
         return act
     resolved: dict[str, Any] = {"name": canonical_act_name(config.name)}
