@@ -1,5 +1,11 @@
 # noisyexp — every target installs what it needs into .venv first.
-# `make help` lists the targets. TORCH picks the torch build (default: the CPU wheel 2.13.0).
+# `make help` lists the targets. TORCH picks the torch build (default: the CPU wheel 2.13.0);
+# TORCH_INDEX, when set, is the pip index it comes from (--index-url), e.g. a CUDA build:
+#   make install TORCH=torch==2.13.0 TORCH_INDEX=https://download.pytorch.org/whl/cu128
+# (--index-url, as PyTorch's install instructions: that index also serves torch's own
+# dependencies, and no other index can offer a same-numbered CPU wheel). Changing either
+# reinstalls torch; the choice is kept in .venv/.torch-spec, so later targets (make test, ...)
+# run without repeating it. Give TORCH alone to go back to the default index.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -13,21 +19,44 @@ comma := ,
 empty :=
 space := $(empty) $(empty)
 STAMP := $(VENV)/.installed
+# the torch build last asked for (line 1 TORCH, line 2 TORCH_INDEX): rewritten only when they
+# change, so the install (which depends on it) reruns exactly then; reused when neither is given
+TORCH_SPEC := $(VENV)/.torch-spec
+ifeq ($(origin TORCH_INDEX),undefined)
+ifneq ($(wildcard $(TORCH_SPEC)),)
+ifeq ($(origin TORCH),file)
+TORCH := $(shell sed -n 1p $(TORCH_SPEC))
+TORCH_INDEX := $(shell sed -n 2p $(TORCH_SPEC))
+endif
+endif
+endif
+TORCH_WANTED = printf '%s\n%s\n' '$(TORCH)' '$(TORCH_INDEX)'
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-all lint format bench tables figures paper readme smoke chaos clean
+.PHONY: FORCE help install demo test test-all lint format bench tables figures paper readme smoke chaos clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# an install from before this file existed is taken to hold the build asked for now (dated as
+# the install, so nothing reruns); after that, a changed request is a newer file
+$(TORCH_SPEC): FORCE
+	@mkdir -p $(VENV)
+	@if [ ! -f $@ ] && [ -f $(STAMP) ]; then \
+		$(TORCH_WANTED) > $@ && touch -r $(STAMP) $@; \
+	elif ! $(TORCH_WANTED) | cmp -s - $@; then \
+		$(TORCH_WANTED) > $@; \
+	fi
+
+$(STAMP): pyproject.toml $(TORCH_SPEC)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(if $(and $(filter $(TORCH_SPEC),$?),$(wildcard $(STAMP))),$(BIN)/python -m pip uninstall -q -y torch)
+	$(BIN)/python -m pip install -q $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH)"
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install noisyexp with torch ($(TORCH)) and dev tools
+install: $(STAMP)  ## create .venv, install noisyexp, dev tools and torch (TORCH=, TORCH_INDEX=: reinstalls)
 
 demo: $(STAMP)  ## train the embedded default (three Gaussians) with three units and print a table
 	$(BIN)/noisyexp train -m experiment=gaussians_tanh,gaussians_hard_tanh,gaussians_nan,gaussians_nah \
@@ -52,6 +81,7 @@ format: $(STAMP)  ## ruff: fix what can be fixed and format
 bench: $(STAMP)  ## speed and memory of the units and of the LSTMs (prints numbers)
 	$(BIN)/python scripts/bench_activations.py --threads 1
 	$(BIN)/python scripts/bench_lstm.py --threads 1
+	$(BIN)/python scripts/bench_eval.py --threads 1
 
 smoke: $(STAMP)  ## two shrunk steps of every experiment preset
 	$(BIN)/python -m pytest -q tests/test_experiments.py -m ""
@@ -75,10 +105,13 @@ paper: $(STAMP)  ## every experiment of PROFILE=cpu|full over its seeds (DATA=di
 # (tests/test_readme_tables.py fails when they differ)
 README_TABLES := table1_lte table2_ptb table4_nmt table5_unique ntm_recall gaussians mnist char_gru
 README_RECORDS := results/paper
-readme: $(STAMP)  ## rebuild results/tables/ from the committed run records (results/paper/) and paste them and the unit docs into README.md
+README_BENCH := results/bench/cpu-20261130
+readme: $(STAMP)  ## rebuild results/tables/ from the committed run records (results/paper/) and the bench tables from $(README_BENCH), and paste them and the unit docs into README.md
 	$(BIN)/noisyexp tables --results $(README_RECORDS) --out results/tables
+	$(BIN)/python scripts/bench_table.py $(README_BENCH) --out $(README_BENCH)/bench.md
 	$(BIN)/python scripts/sync_readme.py activations=docs/activations.md \
-		results=$(subst $(space),$(comma),$(foreach t,$(README_TABLES),results/tables/$(t).md))
+		results=$(subst $(space),$(comma),$(foreach t,$(README_TABLES),results/tables/$(t).md)) \
+		bench=$(README_BENCH)/bench.md
 
 clean:  ## remove caches (keeps .venv and results/)
 	rm -rf .pytest_cache .ruff_cache outputs multirun

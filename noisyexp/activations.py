@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -450,6 +450,19 @@ class Unit(nn.Module):
                 saturated = x.detach().abs().reshape(-1, x.shape[-1]) >= self.threshold
                 self.last_saturation = saturated.sum(0) / saturated.shape[0]
 
+    def draws_noise(self) -> bool:
+        """Whether :meth:`forward` draws noise now (a noisy unit in training mode)."""
+        return False
+
+    def pure(self, x: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
+        """The unit as a pure function of x and its noise, in plain differentiable torch ops.
+
+        Same values as :meth:`forward` given the noise it would draw (``None`` = the test-time
+        value), with no RNG, no saturation tracking and no custom autograd Function, so that
+        ``torch.compile`` can fuse it with its neighbours (a fused recurrent step).
+        """
+        raise NotImplementedError
+
     def extra_repr(self) -> str:
         return f"num_units={self.num_units}, kind={self.kind!r}"
 
@@ -465,6 +478,9 @@ class _FixedUnit(Unit):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._observe(x)
+        return self._function(x)
+
+    def pure(self, x: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
         return self._function(x)
 
 
@@ -520,15 +536,24 @@ class NoisyUnit(Unit):
             raise ValueError(f"noise scale c must be finite and >= 0, got {c}")
         self.c.fill_(c)
 
+    def draws_noise(self) -> bool:
+        return self.training
+
     def _draw_noise(self, x: torch.Tensor) -> torch.Tensor:
+        return self.draw_noise(x.shape, dtype=x.dtype, device=x.device)
+
+    def draw_noise(
+        self, shape: Sequence[int], *, dtype: torch.dtype, device: torch.device
+    ) -> torch.Tensor:
+        """Unit noise of ``shape`` from ``self.generator`` (what :meth:`forward` draws)."""
         if self.noise == "normal":
-            # the same draws as torch.randn(x.shape, generator=...), with less call overhead
-            noise = torch.empty(x.shape, dtype=x.dtype, device=x.device)
+            # the same draws as torch.randn(shape, generator=...), with less call overhead
+            noise = torch.empty(shape, dtype=dtype, device=device)
             return noise.normal_(generator=self.generator)
         # Laplace(0, b = 1/√2) by inverse CDF; 1 − |v| is floored at half the rand() grid step.
-        v = torch.rand(x.shape, generator=self.generator, device=x.device, dtype=x.dtype)
+        v = torch.rand(shape, generator=self.generator, device=device, dtype=dtype)
         v = v.mul_(2.0).sub_(1.0)
-        tail = torch.clamp(1.0 - v.abs(), min=torch.finfo(x.dtype).eps / 2).log_()
+        tail = torch.clamp(1.0 - v.abs(), min=torch.finfo(dtype).eps / 2).log_()
         return tail.mul_(torch.sign(v)).mul_(-LAPLACE_ABS_MEAN)
 
     def _check_units(self, x: torch.Tensor) -> None:
@@ -604,10 +629,26 @@ class NoisyOutput(NoisyUnit):
         if p.dtype != x.dtype or p.device != x.device:
             p = p.to(dtype=x.dtype, device=x.device)
         out = _noisy_output(x, eps, p, self.alpha, self.kind, self.c)
-        if self.clip_output:
-            low, high = (-1.0, 1.0) if self.kind == "tanh" else (0.0, 1.0)
-            out = out.clamp(low, high)
-        return out
+        return self._clip(out)
+
+    def pure(self, x: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
+        out = noisy_output_reference(
+            x,
+            noise,
+            kind=self.kind,
+            alpha=self.alpha,
+            c=self.c,
+            p=self.p,
+            half_normal=self.half_normal,
+            test_mean=self.test_mean,
+        )
+        return self._clip(out)
+
+    def _clip(self, out: torch.Tensor) -> torch.Tensor:
+        if not self.clip_output:
+            return out
+        low, high = (-1.0, 1.0) if self.kind == "tanh" else (0.0, 1.0)
+        return out.clamp(low, high)
 
     def extra_repr(self) -> str:
         return (
@@ -625,8 +666,10 @@ class NoisyInput(NoisyUnit):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_units(x)
         self._observe(x)
-        xi = self._draw_noise(x) if self.training else None
-        return noisy_input(x, xi, kind=self.kind, sigma=self.c)
+        return self.pure(x, self._draw_noise(x) if self.training else None)
+
+    def pure(self, x: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
+        return noisy_input(x, noise, kind=self.kind, sigma=self.c)
 
 
 class NoisyInputSaturated(NoisyUnit):
@@ -638,8 +681,10 @@ class NoisyInputSaturated(NoisyUnit):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_units(x)
         self._observe(x)
-        xi = self._draw_noise(x) if self.training else None
-        return noisy_input_saturated(x, xi, kind=self.kind, sigma=self.c)
+        return self.pure(x, self._draw_noise(x) if self.training else None)
+
+    def pure(self, x: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
+        return noisy_input_saturated(x, noise, kind=self.kind, sigma=self.c)
 
 
 class NoisyInputLearned(NoisyUnit):
@@ -656,9 +701,11 @@ class NoisyInputLearned(NoisyUnit):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_units(x)
         self._observe(x)
-        xi = self._draw_noise(x) if self.training else None
+        return self.pure(x, self._draw_noise(x) if self.training else None)
+
+    def pure(self, x: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
         return noisy_input_learned(
-            x, xi, kind=self.kind, c=self.c, p=self.p, softplus=self.softplus
+            x, noise, kind=self.kind, c=self.c, p=self.p, softplus=self.softplus
         )
 
 

@@ -253,6 +253,8 @@ class OptimConfig:
 
 
 DEVICES = ("auto", "cpu", "cuda")
+#: what a resume does when its checkpoint's noise stream was drawn on another device type
+CROSS_DEVICE_RESUME = ("reseed", "refuse")
 
 
 @dataclass
@@ -281,6 +283,17 @@ class TrainerConfig:
     #: GiB the model's parameters, gradients, optimizer state and activations may need,
     #: estimated before anything is allocated (None: 80% of the device's memory)
     memory_budget_gb: float | None = None
+    #: TF32 tensor cores for float32 CUDA matmuls and every cuDNN kernel (conv, RNN) alike, so
+    #: cuDNN reference runs and custom-loop noisy runs use the same arithmetic (False: IEEE fp32)
+    tf32: bool = False
+    #: resuming a checkpoint written on another device type (CPU <-> CUDA): ``reseed`` the noise
+    #: stream from (seed, step) with a warning (not bit-exact), or ``refuse``
+    cross_device_resume: str = "reseed"
+    #: the LSTM/GRU layers run each time step's unit math as one ``torch.compile``-d kernel
+    #: (Inductor: C++ on CPU, needing a C compiler; Triton on GPU) instead of op by op. Off by
+    #: default: the numbers then differ from the plain path's by float rounding, and a compile
+    #: costs ~30 s per model kind; on a GPU it removes most of a noisy step's launches
+    compile: bool = False
 
     def __post_init__(self) -> None:
         if self.max_steps is None and self.max_epochs is None:
@@ -291,6 +304,7 @@ class TrainerConfig:
         _check_positive_int("trainer.ckpt_every", self.ckpt_every, allow_zero=True)
         _check_positive_int("trainer.log_every", self.log_every)
         _check_choice("trainer.device", self.device, DEVICES)
+        _check_choice("trainer.cross_device_resume", self.cross_device_resume, CROSS_DEVICE_RESUME)
         _check_positive_int("trainer.num_threads", self.num_threads)
         _check_positive_int("trainer.skip_nonfinite", self.skip_nonfinite, allow_zero=True)
         if self.memory_budget_gb is not None and not (

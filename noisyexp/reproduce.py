@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from noisyexp.errors import ConfigError
+from noisyexp.resume import previous_status
 from noisyexp.summary import write_json_atomic
 
 __all__ = [
@@ -33,7 +34,9 @@ __all__ = [
     "Profile",
     "SweepResult",
     "available_profiles",
+    "job_dirname",
     "load_profile",
+    "pending_plans",
     "sweep_command",
     "run_profile",
 ]
@@ -60,6 +63,51 @@ class SweepPlan:
             count *= len(values)
         return count
 
+    def points(self) -> list[dict[str, Any]]:
+        """Every job's swept values: experiment, seed and each ``sweep`` key."""
+        points = [{"experiment": e, "seed": s} for e in self.experiments for s in self.seeds]
+        for key, values in self.sweep.items():
+            points = [{**point, key: value} for point in points for value in values]
+        return points
+
+
+def job_dirname(point: dict[str, Any]) -> str:
+    """The directory Hydra names a job after (``override_dirname``: sorted ``key=value``)."""
+    return ",".join(f"{key}={point[key]}" for key in sorted(point))
+
+
+def pending_plans(plan: SweepPlan, sweep_dir: Path) -> list[SweepPlan]:
+    """``plan`` without its completed jobs, as few grids as cover the rest.
+
+    Relaunching a completed job would only be skipped by the job itself, after Hydra had
+    rewritten its ``.hydra/`` records; so completed jobs are left out of the command. The rest
+    is grouped into grids (experiments × seeds at one point of the ``sweep`` keys): all of
+    ``plan`` when nothing completed, e.g. ``seed=3`` of every experiment when seeds grew.
+    """
+    pending = [
+        point
+        for point in plan.points()
+        if previous_status(sweep_dir / job_dirname(point)) != "completed"
+    ]
+    if len(pending) == plan.jobs():
+        return [plan]
+    seeds: dict[tuple, list[int]] = {}  # (sweep values, experiment) -> pending seeds
+    for point in pending:
+        swept = tuple((key, point[key]) for key in plan.sweep)
+        seeds.setdefault((swept, point["experiment"]), []).append(point["seed"])
+    grids: dict[tuple, list[str]] = {}  # (sweep values, seeds) -> experiments
+    for (swept, experiment), its_seeds in seeds.items():
+        grids.setdefault((swept, tuple(its_seeds)), []).append(experiment)
+    return [
+        SweepPlan(
+            experiments=experiments,
+            seeds=list(its_seeds),
+            overrides=list(plan.overrides),
+            sweep={key: [value] for key, value in swept},
+        )
+        for (swept, its_seeds), experiments in grids.items()
+    ]
+
 
 @dataclass
 class Profile:
@@ -79,7 +127,7 @@ class SweepResult:
     jobs: int
     status: str  # "completed" | "failed" | "dry-run"
     wall_s: float
-    command: list[str]
+    commands: list[list[str]]  # one per grid of jobs still to run (none when all completed)
 
 
 def available_profiles() -> list[str]:
@@ -156,13 +204,15 @@ def sweep_command(
     launcher: str = "local",
     jobs: int | None = None,
     extra_overrides: Sequence[str] = (),
+    plan: SweepPlan | None = None,
 ) -> list[str]:
-    """The ``noisyexp train -m`` command line of one sweep of ``profile``.
+    """The ``noisyexp train -m`` command line of one sweep of ``profile`` (or of ``plan``, a
+    part of it).
 
     Only the swept keys (experiment, seed, ``sweep``'s keys) name a job's directory, so the same
     sweep point always lands in the same directory, whatever budget or launcher was used.
     """
-    plan = profile.sweeps[sweep_name]
+    plan = plan or profile.sweeps[sweep_name]
     fixed = [*profile.overrides, *plan.overrides, *extra_overrides]
     excluded = sorted({*_BOOKKEEPING_KEYS, *(_key(o) for o in fixed)})
     command = [
@@ -220,26 +270,35 @@ def run_profile(
     results: list[SweepResult] = []
     for index, name in enumerate(names, 1):
         plan = profile.sweeps[name]
-        command = sweep_command(
-            profile,
-            name,
-            results_dir=Path(results_dir),
-            data_dir=Path(data_dir),
-            launcher=launcher,
-            jobs=jobs,
-            extra_overrides=extra_overrides,
-        )
-        echo(f"[{index}/{len(names)}] sweep {name}: {plan.jobs()} run(s)")
+        sweep_dir = Path(results_dir) / "paper" / profile.name / name
+        parts = pending_plans(plan, sweep_dir)
+        commands = [
+            sweep_command(
+                profile,
+                name,
+                results_dir=Path(results_dir),
+                data_dir=Path(data_dir),
+                launcher=launcher,
+                jobs=jobs,
+                extra_overrides=extra_overrides,
+                plan=part,
+            )
+            for part in parts
+        ]
+        todo = sum(part.jobs() for part in parts)
+        done = f", {plan.jobs() - todo} completed before" if todo < plan.jobs() else ""
+        echo(f"[{index}/{len(names)}] sweep {name}: {todo} run(s){done}")
         if dry_run:
-            echo("  " + " ".join(command[2:]))  # `noisyexp train -m ...` without the interpreter
-            results.append(SweepResult(name, plan.jobs(), "dry-run", 0.0, command))
+            for command in commands:  # `noisyexp train -m ...` without the interpreter
+                echo("  " + " ".join(command[2:]))
+            results.append(SweepResult(name, todo, "dry-run", 0.0, commands))
             continue
         sweep_start = time.monotonic()
-        returncode = subprocess.call(command)
-        status = "completed" if returncode == 0 else "failed"
+        returncodes = [subprocess.call(command) for command in commands]
+        status = "completed" if not any(returncodes) else "failed"
         wall = time.monotonic() - sweep_start
         echo(f"[{index}/{len(names)}] sweep {name}: {status} in {wall / 60:.1f} min")
-        results.append(SweepResult(name, plan.jobs(), status, round(wall, 1), command))
+        results.append(SweepResult(name, todo, status, round(wall, 1), commands))
     if not dry_run:
         write_json_atomic(
             record_path,

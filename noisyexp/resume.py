@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RESUMABLE_KEYS", "previous_status", "structural_changes"]
+from noisyexp.errors import CheckpointError
+
+__all__ = ["RESUMABLE_KEYS", "previous_status", "restore_rng_for_resume", "structural_changes"]
+
+log = logging.getLogger(__name__)
 
 #: top-level config keys that may change when a run is resumed; any other change is refused
 RESUMABLE_KEYS = ("trainer", "paths", "resume", "debug", "profile")
@@ -61,3 +66,41 @@ def previous_status(run_dir: Path) -> str | None:
     if any((run_dir / "checkpoints" / name).is_file() for name in ("last.pt", "previous.pt")):
         return "resumable"
     return None
+
+
+def restore_rng_for_resume(
+    state: dict[str, Any],
+    noise_generator: Any,
+    device: Any,
+    *,
+    policy: str,
+    reseed: int,
+    run_dir: Path,
+) -> None:
+    """Restore a checkpoint's RNG states on ``device`` under ``trainer.cross_device_resume``.
+
+    A checkpoint written on the same device type resumes bit-exactly. One written on another
+    (a CPU run resumed on CUDA, or back) cannot continue its noise stream: CPU and CUDA
+    generators are different algorithms. ``reseed`` seeds it from ``reseed`` (a function of
+    seed and step, so the resumed run is still reproducible) and warns once; ``refuse`` raises.
+
+    Raises:
+        CheckpointError: another device type and ``policy`` is ``refuse``.
+    """
+    import torch  # only when a run is resumed
+
+    from noisyexp.rng import noise_device_type, restore_rng_state
+
+    saved, here = noise_device_type(state), torch.device(device).type
+    if saved != here and policy == "refuse":
+        raise CheckpointError(
+            f"cannot resume {run_dir}: its checkpoint was written on {saved}, this run is on "
+            f"{here} (trainer.cross_device_resume=reseed resumes it, not bit-exactly)"
+        )
+    if not restore_rng_state(state, noise_generator, device, reseed=reseed):
+        log.warning(
+            "resuming a %s checkpoint on %s: the noise stream is reseeded from (seed, step), "
+            "so this resume is not bit-exact",
+            saved,
+            here,
+        )

@@ -89,8 +89,14 @@ def build_summary(
     best: dict[str, Any],
     test: dict[str, float],
     skipped_steps: int = 0,
+    device_info: dict[str, Any] | None = None,
+    precision: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The contents of ``summary.json``: ``config`` is the run's config as plain data."""
+    """The contents of ``summary.json``: ``config`` is the run's config as plain data.
+
+    ``device_info`` (GPU name, CUDA and cuDNN versions) and ``precision`` (the float32 policy of
+    each CUDA path) say on what arithmetic the numbers were computed.
+    """
     return {
         "schema": SUMMARY_SCHEMA,
         "status": status,
@@ -107,6 +113,8 @@ def build_summary(
         **environment(),
         "dataset": dataclasses.asdict(dataset),
         "device": device,
+        "device_info": device_info,
+        "precision": precision,
         "steps": steps,
         "skipped_steps": skipped_steps,
         "max_steps": max_steps,

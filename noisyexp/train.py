@@ -28,13 +28,14 @@ from noisyexp.atomic import remove_temporaries
 from noisyexp.budget import check_memory
 from noisyexp.checkpoint import load_with_fallback, save_checkpoint
 from noisyexp.config import RunConfig
-from noisyexp.device import resolve_device, set_deterministic
+from noisyexp.device import configure_device, resolve_device
 from noisyexp.errors import CheckpointError, TrainingError
 from noisyexp.lock import RunLock
+from noisyexp.models.recurrent import set_fast_step
 from noisyexp.monitor import UnitMonitor
 from noisyexp.optimizers import make_optimizer
-from noisyexp.resume import previous_status, structural_changes
-from noisyexp.rng import capture_rng_state, restore_rng_state, seed_everything
+from noisyexp.resume import previous_status, restore_rng_for_resume, structural_changes
+from noisyexp.rng import capture_rng_state, derived_seed, seed_everything
 from noisyexp.run_log import JsonlLogger, TensorBoardLogger
 from noisyexp.scheduling import StepSchedules
 from noisyexp.stopping import StopRequest
@@ -95,7 +96,9 @@ class _Run:
         self.cfg, self.run_dir, self.info = cfg, Path(run_dir), info
         self.config_data = dataclasses.asdict(cfg)
         self.device = resolve_device(cfg.trainer.device)
-        set_deterministic(cfg.trainer.deterministic)
+        self.device_info, self.precision = configure_device(
+            self.device, deterministic=cfg.trainer.deterministic, tf32=cfg.trainer.tf32
+        )
         if cfg.trainer.num_threads is not None:
             torch.set_num_threads(cfg.trainer.num_threads)
         units = build_units(cfg.act)  # validates the act before any data is read
@@ -115,6 +118,13 @@ class _Run:
         self.noise_generator = torch.Generator(device=self.device)
         self.noise_generator.manual_seed(cfg.seed + _NOISE_SEED_OFFSET)
         activations.set_noise_generator(self.model, self.noise_generator)
+        if cfg.trainer.compile:
+            layers = set_fast_step(self.model, True)
+            log.info(
+                f"trainer.compile: {layers} recurrent layer(s) run one compiled kernel per step"
+                if layers
+                else "trainer.compile: this model has no LSTM/GRU layer to compile (no effect)"
+            )
         self.optimizer = make_optimizer(cfg.optim, self.model)
         self.steps_per_epoch = self.task.steps_per_epoch()
         self.schedules = StepSchedules(cfg, self.optimizer, self.model, self.steps_per_epoch)
@@ -162,7 +172,7 @@ class _Run:
                 "last_eval": self.last_eval,
                 "train_loss": [self.train_loss_sum, self.train_loss_count],
                 "elapsed_s": self.elapsed(),
-                "rng": capture_rng_state(self.noise_generator),
+                "rng": capture_rng_state(self.noise_generator, self.device),
                 "config": self.config_data,
             },
             keep_previous=name == "last.pt",  # previous.pt: the fallback of a damaged last.pt
@@ -189,7 +199,14 @@ class _Run:
         self.train_loss_sum, self.train_loss_count = payload["train_loss"]
         self.elapsed_before = float(payload["elapsed_s"])
         self.skipped_steps = int(payload.get("skipped_steps", 0))
-        restore_rng_state(payload["rng"], self.noise_generator)
+        restore_rng_for_resume(  # another device type: reseeded from (seed, step), or refused
+            payload["rng"],
+            self.noise_generator,
+            self.device,
+            policy=self.cfg.trainer.cross_device_resume,
+            reseed=derived_seed(self.cfg.seed, self.step, _NOISE_SEED_OFFSET),
+            run_dir=self.run_dir,
+        )
 
     # ---- one step, one evaluation ------------------------------------------------------
     def train_step(self, step: int) -> tuple[float, int]:
@@ -218,13 +235,17 @@ class _Run:
         return value, output.num_items
 
     def evaluate(self, splits: tuple[str, ...]) -> dict[str, float]:
-        """``<split>/<metric>`` with the noise replaced by its expectation (eval mode)."""
+        """``<split>/<metric>`` with the noise replaced by its expectation (eval mode).
+
+        In ``torch.inference_mode``: no autograd bookkeeping at all (cheaper than no_grad).
+        """
         self.model.eval()
-        return {
-            f"{split}/{key}": float(value)
-            for split in splits
-            for key, value in self.task.evaluate(self.model, split).items()
-        }
+        with torch.inference_mode():
+            return {
+                f"{split}/{key}": float(value)
+                for split in splits
+                for key, value in self.task.evaluate(self.model, split).items()
+            }
 
     def take_train_loss(self) -> float:
         """Mean training loss since the last call."""
@@ -274,6 +295,32 @@ class _Progress:
                 "step %d/%d: train/loss %.4g, lr %.3g, %.0f items/s",
                 *(run.step, run.max_steps, loss, lr, values["train/items_per_s"]),
             )
+
+
+class _EvalProgress:
+    """What a task reports as a long evaluation advances: a bar on a terminal, else a log line
+    at most once a minute (a one-stream test pass of a large model takes minutes)."""
+
+    def __init__(self, show_bar: bool) -> None:
+        self.show_bar = show_bar
+        self.bar: tqdm | None = None
+        self.last_line = time.monotonic()
+
+    def __call__(self, split: str, done: int, total: int) -> None:
+        if self.show_bar:
+            if self.bar is None:
+                self.bar = tqdm(total=total, desc=f"evaluating {split}", leave=False)
+            self.bar.update(1)
+            if done >= total:
+                self.bar.close()
+                self.bar = None
+            return
+        now = time.monotonic()
+        if done == 1:
+            self.last_line = now
+        elif now - self.last_line >= _HEARTBEAT_S and done < total:
+            self.last_line = now
+            log.info("evaluating %s: %d/%d (%.0f%%)", split, done, total, 100 * done / total)
 
 
 def _evaluate(run: _Run, loggers: RunLoggers, lr: float, scheduled_c: float | None) -> None:
@@ -344,6 +391,8 @@ def _summary(run: _Run, status: str, error: str | None, test: dict[str, float]) 
         best=run.best,
         test=test,
         skipped_steps=run.skipped_steps,
+        device_info=run.device_info,
+        precision=run.precision,
     )
 
 
@@ -389,6 +438,7 @@ def _train_locked(cfg: RunConfig, run_dir: Path, info: RunInfo) -> RunResult:
         disable=None if cfg.trainer.progress is None else not cfg.trainer.progress,
         dynamic_ncols=True,
     )
+    run.task.eval_progress = _EvalProgress(show_bar=not bar.disable)
     stop = StopRequest()
     try:
         loggers = RunLoggers.open(run_dir, resume_step=run.step if resuming else None)

@@ -497,6 +497,11 @@ def bad_input_cases() -> list[tuple[str, list[str], str]]:
         ("resume, both checkpoints damaged", ["train", "resume={RUN}"], "corrupt"),
         ("resume, broken .hydra/overrides.yaml", ["train", "resume={RUN}"], "badyaml"),
         ("resume, YAML alias bomb in .hydra/", ["train", "resume={RUN}"], "bombyaml"),
+        (
+            "resume a CUDA checkpoint on cpu, refused",
+            ["train", "resume={RUN}", "trainer.device=cpu", "trainer.cross_device_resume=refuse"],
+            "cudackpt",
+        ),
         ("tables of a missing folder", ["tables", "--results", "{NOWHERE}"], ""),
         ("figures of a missing folder", ["figures", "--results", "{NOWHERE}"], ""),
         ("unknown profile", ["paper", "--profile", "nosuch", "--dry-run"], ""),
@@ -557,6 +562,8 @@ def _bad_inputs(work: Path) -> int:
             (run / ".hydra" / "overrides.yaml").write_text("- [unclosed\n")
         elif setup == "bombyaml":
             (run / ".hydra" / "overrides.yaml").write_text(_BOMB + "\n")
+        elif setup == "cudackpt":
+            _as_if_written_on_cuda(run / "checkpoints")
         elif setup in ("py", "pb"):
             results.mkdir(parents=True)
             (results / "bad.yaml").write_text("name: x\nsweeps: {a: [1, 2\n")
@@ -600,6 +607,20 @@ def _bad_inputs(work: Path) -> int:
         )
     print(json.dumps(rows))
     return 0
+
+
+def _as_if_written_on_cuda(folder: Path) -> None:
+    """Give a run's checkpoints the noise-generator state a CUDA run would have saved."""
+    import torch
+
+    from noisyexp.checkpoint import load_checkpoint, save_checkpoint
+
+    for path in folder.glob("*.pt"):
+        payload = load_checkpoint(path)
+        payload.pop("format")
+        payload["rng"]["noise"] = torch.zeros(16, dtype=torch.uint8)  # a Philox state
+        payload["rng"]["noise_device"] = "cuda"
+        save_checkpoint(path, payload)
 
 
 class _Captured:

@@ -11,7 +11,14 @@ import yaml
 from noisyexp.cli import CONF_DIR, main
 from noisyexp.errors import ConfigError
 from noisyexp.paper import paper_tables
-from noisyexp.reproduce import available_profiles, load_profile, sweep_command
+from noisyexp.reproduce import (
+    SweepPlan,
+    available_profiles,
+    job_dirname,
+    load_profile,
+    pending_plans,
+    sweep_command,
+)
 from noisyexp.train import previous_status, structural_changes
 
 PRESETS = {p.stem for p in (CONF_DIR / "experiment").glob("*.yaml")}
@@ -125,8 +132,10 @@ def test_paper_runs_skips_completed_runs_and_resumes_stopped_ones(tmp_path, caps
     stopped = dict(summaries[1], status="interrupted")
     (second / "summary.json").write_text(json.dumps(stopped))
     completed_bytes = (first / "summary.json").read_bytes()
+    hydra_record = (first / ".hydra" / "hydra.yaml").read_bytes()
     assert main(["paper", "--profile", str(_write_profile(tmp_path / "p.yaml", 6)), *common]) == 0
     assert (first / "summary.json").read_bytes() == completed_bytes  # not run again
+    assert (first / ".hydra" / "hydra.yaml").read_bytes() == hydra_record  # nor relaunched
     resumed = json.loads((second / "summary.json").read_text())
     assert (resumed["status"], resumed["steps"]) == ("completed", 6)
     steps = [json.loads(line).get("step") for line in (second / "metrics.jsonl").open()]
@@ -164,3 +173,23 @@ def test_a_sweep_over_experiments_may_set_keys_of_their_own_task(tmp_path):
         assert summary["status"] == "completed"
         assert summary["config"]["task"]["hidden_size"] == 8
         assert "task.hidden_size=8" in (job / ".hydra" / "overrides.yaml").read_text()
+
+
+def test_pending_plans_leave_out_completed_jobs_in_as_few_grids_as_cover_the_rest(tmp_path):
+    plan = SweepPlan(
+        experiments=["a", "b"], seeds=[1, 2, 3], overrides=["x=1"], sweep={"act.c": [0.1, 1]}
+    )
+    assert pending_plans(plan, tmp_path) == [plan]  # nothing ran yet: the plan itself
+    for point in plan.points():
+        if point["seed"] < 3 or (point["experiment"] == "b" and point["act.c"] == 1):
+            run = tmp_path / job_dirname(point)
+            run.mkdir()
+            (run / "summary.json").write_text(json.dumps({"status": "completed"}))
+    assert job_dirname({"seed": 3, "experiment": "a", "act.c": 0.1}) == (
+        "act.c=0.1,experiment=a,seed=3"
+    )
+    parts = pending_plans(plan, tmp_path)
+    assert [(p.experiments, p.seeds, p.sweep, p.overrides) for p in parts] == [
+        (["a", "b"], [3], {"act.c": [0.1]}, ["x=1"]),
+        (["a"], [3], {"act.c": [1]}, ["x=1"]),
+    ]

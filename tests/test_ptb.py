@@ -332,3 +332,25 @@ def test_ptb_presets_follow_zarembas_lr_schedule(compose_config, size, decay, ma
         ours = [learning_rate(cfg.optim, e) for e in range(epochs)]
         expected = _zaremba_code_lrs(cfg.optim.lr, decay, max_epoch, epochs)
         assert ours == pytest.approx(expected, rel=1e-12)
+
+
+def test_evaluate_reports_its_progress_window_by_window(tmp_path: Path) -> None:
+    task = _wordlm(tmp_path, bptt=1, eval_batch_size=1)
+    calls: list[tuple[str, int, int]] = []
+    task.eval_progress = lambda split, done, total: calls.append((split, done, total))
+    task.evaluate(task.build_model(UNITS), "valid")
+    total = calls[-1][2]
+    assert calls == [("valid", done, total) for done in range(1, total + 1)] and total >= 2
+
+
+def test_a_long_evaluation_logs_a_line_a_minute_without_a_progress_bar(monkeypatch, caplog):
+    from noisyexp import train
+
+    clock = iter([0.0, 0.0, 30.0, 61.0, 62.0, 200.0])
+    monkeypatch.setattr(train.time, "monotonic", lambda: next(clock))
+    progress = train._EvalProgress(show_bar=False)  # reads the clock once
+    with caplog.at_level("INFO", logger="noisyexp.train"):
+        for done in range(1, 6):
+            progress("test", done, 5)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == ["evaluating test: 3/5 (60%)"]  # 61 s after window 1; none at the end

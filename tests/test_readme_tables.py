@@ -1,7 +1,8 @@
 """The README's tables are what the committed run records generate, byte for byte.
 
 ``make readme`` runs ``noisyexp tables --results results/paper`` and pastes the tables named in the
-Makefile's ``README_TABLES`` between the README's ``<!-- BEGIN results -->`` markers; these tests
+Makefile's ``README_TABLES`` between the README's ``<!-- BEGIN results -->`` markers (and the
+benchmark tables of ``README_BENCH`` between ``<!-- BEGIN bench -->``); these tests
 redo that into a temporary folder and fail when the README differs, when a record under
 ``results/paper/`` could not be committed (wrong place, or its files missing), or when
 ``.gitignore`` would let checkpoints, event files or logs in. The table output must not depend on
@@ -26,6 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 _SPEC = importlib.util.spec_from_file_location("sync_readme", ROOT / "scripts" / "sync_readme.py")
 sync_readme = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(sync_readme)
+_BENCH_SPEC = importlib.util.spec_from_file_location(
+    "bench_table", ROOT / "scripts" / "bench_table.py"
+)
+bench_table = importlib.util.module_from_spec(_BENCH_SPEC)
+_BENCH_SPEC.loader.exec_module(bench_table)
 
 #: what a run directory of ``make paper`` may commit (the rest is ignored by .gitignore)
 RECORD_FILES = (
@@ -50,7 +56,9 @@ def _generated_readme(out: Path) -> str:
     paths = [out / f"{name}.md" for name in _make_variable("README_TABLES").split()]
     body = "\n".join(p.read_text(encoding="utf-8").rstrip("\n") + "\n" for p in paths)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    return sync_readme.replace_block(readme, "results", body)
+    readme = sync_readme.replace_block(readme, "results", body)
+    bench = bench_table.render(ROOT / _make_variable("README_BENCH"))
+    return sync_readme.replace_block(readme, "bench", bench)
 
 
 def test_the_readme_tables_are_generated_from_the_committed_records(tmp_path: Path) -> None:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+import torch
+
+from noisyexp.errors import CheckpointError
 from noisyexp.resume import previous_status, structural_changes
 
 NOISE_BEFORE = {"name": "constant", "c0": 30, "c_min": 0.5, "every": 200, "decay_steps": 10000}
@@ -75,3 +81,78 @@ def test_an_old_act_name_with_its_defaults_written_out_is_the_same_run():
         "act.cell.type",
         "act.name",
     ]
+
+
+# ---- resuming a checkpoint written on another device type ---------------------------------
+NOISY = [
+    "trainer.max_steps=8",
+    "trainer.eval_every=4",
+    "trainer.log_every=2",
+    "trainer.device=cpu",
+    "act=nah",
+    "act.alpha=1.0",
+]
+
+
+def _rewrite_rng(run_dir, change) -> None:
+    """Edit the RNG states of a run's checkpoints (as if written elsewhere, or by old code)."""
+    from noisyexp.checkpoint import load_checkpoint, save_checkpoint
+
+    for path in (run_dir / "checkpoints").glob("*.pt"):
+        payload = load_checkpoint(path)
+        payload.pop("format")
+        change(payload["rng"])
+        save_checkpoint(path, payload)
+
+
+def _as_if_from_cuda(rng) -> None:
+    rng["noise"], rng["noise_device"] = torch.arange(16, dtype=torch.uint8), "cuda"
+
+
+def _half_run(compose_config, run_dir, change) -> None:
+    from noisyexp.train import train
+
+    train(compose_config(*NOISY, "trainer.max_steps=4"), run_dir)
+    _rewrite_rng(run_dir, change)
+
+
+def test_a_checkpoint_without_the_device_field_resumes_bit_exactly(compose_config, tmp_path):
+    from noisyexp.train import train
+
+    straight = train(compose_config(*NOISY), tmp_path / "straight")
+    _half_run(compose_config, tmp_path / "old", lambda rng: rng.pop("noise_device"))
+    resumed = train(compose_config(*NOISY, f"resume={tmp_path / 'old'}"), tmp_path / "old")
+    assert resumed.summary["final"] == straight.summary["final"]
+    assert resumed.summary["test"] == straight.summary["test"]
+    last = "checkpoints/last.pt"
+    weights = torch.load(straight.run_dir / last, weights_only=True)["model"]
+    for key, value in torch.load(resumed.run_dir / last, weights_only=True)["model"].items():
+        assert torch.equal(value, weights[key]), key
+
+
+def test_cross_device_checkpoint_is_reseeded_with_a_warning(compose_config, tmp_path, caplog):
+    from noisyexp.train import train
+
+    runs = [tmp_path / "a", tmp_path / "b"]
+    for run_dir in runs:
+        _half_run(compose_config, run_dir, _as_if_from_cuda)
+    summaries = []
+    for run_dir in runs:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="noisyexp"):
+            summaries.append(train(compose_config(*NOISY, f"resume={run_dir}"), run_dir).summary)
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 1 and "not bit-exact" in warnings[0]
+        assert "cuda checkpoint on cpu" in warnings[0]
+    assert summaries[0]["status"] == "completed" and summaries[0]["steps"] == 8
+    assert summaries[0]["final"] == summaries[1]["final"]  # reseeded from (seed, step) alone
+
+
+def test_cross_device_resume_refuse_is_a_one_line_error(compose_config, tmp_path):
+    from noisyexp.train import train
+
+    _half_run(compose_config, tmp_path / "run", _as_if_from_cuda)
+    cfg = compose_config(*NOISY, "trainer.cross_device_resume=refuse", f"resume={tmp_path / 'run'}")
+    with pytest.raises(CheckpointError, match="written on cuda, this run is on cpu") as err:
+        train(cfg, tmp_path / "run")
+    assert "\n" not in str(err.value)

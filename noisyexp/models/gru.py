@@ -18,6 +18,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from noisyexp.models.fast_step import (
+    WindowNoise,
+    apply_unit,
+    chunks,
+    compiled,
+    observe,
+    split_steps,
+)
 from noisyexp.models.recurrent import RecurrentWeightGrad, _RecurrentLayer
 from noisyexp.models.units import UnitFactory
 
@@ -86,6 +94,8 @@ class GRU(_RecurrentLayer):
                 weight_hh, previous_h, projected.shape
             )
         recurrent_t = weight_hh.detach().t()  # (H, 3H)
+        if self._use_fast_step(layer):
+            return self._fast_loop(units, projected, recurrent_bias, recurrent_t, previous_h, h)
         outputs = []
         # unbind: one gradient stack in backward, not T zero-filled ones
         for x_step, bias_step in zip(projected.unbind(0), recurrent_bias.unbind(0), strict=True):
@@ -100,3 +110,65 @@ class GRU(_RecurrentLayer):
             outputs.append(h)
         output = torch.stack(outputs)  # (T, B, H)
         return output, output[-1]
+
+    def _fast_loop(
+        self,
+        units: _GRUUnits,
+        projected: torch.Tensor,
+        recurrent_bias: torch.Tensor,
+        recurrent_t: torch.Tensor,
+        previous_h: list[torch.Tensor],
+        h: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The time loop of :meth:`_run_layer` as compiled multi-step calls (see fast_step)."""
+        order = (units.gate, units.candidate)
+        steps, batch = projected.shape[:2]
+        noise = WindowNoise(order, steps, batch, projected)
+        kernel = compiled(_gru_steps)
+        first_h = h
+        outputs = []
+        parts = zip(chunks(steps), split_steps(projected), split_steps(recurrent_bias), strict=True)
+        for (start, stop), x_part, bias_part in parts:
+            output, h = kernel(units, x_part, bias_part, h, recurrent_t, noise.chunk(start, stop))
+            outputs.append(output)
+        output = torch.cat(outputs) if len(outputs) > 1 else outputs[0]  # (T, B, H)
+        # the states each step multiplied, for RecurrentWeightGrad: h_0, h_1 .. h_{T-1}
+        previous_h.append(torch.cat([first_h.unsqueeze(0), output[:-1]]).detach())
+        if any(getattr(unit, "track_saturation", False) for unit in order):
+            with torch.no_grad():  # what the plain path's units saw in the last step
+                hidden = self.hidden_size
+                last_h = output[-2] if steps > 1 else first_h
+                recurrent = torch.addmm(recurrent_bias[-1], last_h, recurrent_t)
+                x_rz, x_n = projected[-1].split([2 * hidden, hidden], dim=1)
+                recurrent_rz, recurrent_n = recurrent.split([2 * hidden, hidden], dim=1)
+                rz_pre = x_rz + recurrent_rz
+                gate_noise = noise.chunk(steps - 1, steps)[0]
+                gate_noise = None if gate_noise is None else gate_noise[0]
+                reset = apply_unit(units.gate, rz_pre, gate_noise)[:, :hidden]
+                observe(order, (rz_pre, torch.addcmul(x_n, reset, recurrent_n)))
+        return output, h
+
+
+def _gru_steps(
+    units: _GRUUnits,
+    projected: torch.Tensor,
+    recurrent_bias: torch.Tensor,
+    h: torch.Tensor,
+    recurrent_t: torch.Tensor,
+    noise: tuple[torch.Tensor | None, ...],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A few GRU steps: outputs (k, B, H) and the final h."""
+    hidden = h.size(1)
+    outputs = []
+    for step in range(projected.size(0)):
+        recurrent = torch.addmm(recurrent_bias[step], h, recurrent_t)  # (B, 3H)
+        x_rz, x_n = projected[step].split([2 * hidden, hidden], dim=1)
+        recurrent_rz, recurrent_n = recurrent.split([2 * hidden, hidden], dim=1)
+        gate_noise, candidate_noise = (None if n is None else n[step] for n in noise)
+        reset, update = apply_unit(units.gate, x_rz + recurrent_rz, gate_noise).chunk(2, dim=1)
+        candidate = apply_unit(
+            units.candidate, torch.addcmul(x_n, reset, recurrent_n), candidate_noise
+        )
+        h = torch.lerp(candidate, h, update)  # (1 - z) * n + z * h
+        outputs.append(h)
+    return torch.stack(outputs), h

@@ -27,6 +27,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from noisyexp.models.fast_step import (
+    WindowNoise,
+    apply_unit,
+    chunks,
+    compiled,
+    observe,
+    split_steps,
+)
 from noisyexp.models.recurrent import RecurrentWeightGrad, _RecurrentLayer, is_reference_unit
 from noisyexp.models.units import UnitFactory
 
@@ -130,6 +138,8 @@ class LSTM(_RecurrentLayer):
             projected = projected + RecurrentWeightGrad.apply(
                 weight_hh, previous_h, projected.shape
             )
+        if self._use_fast_step(layer):
+            return self._fast_loop(units, projected, recurrent_t, previous_h, h, c)
         outputs = []
         # unbind, not projected[step]: the backward of T selects would build T full-size zero
         # tensors; unbind's backward stacks the T gradients once.
@@ -145,3 +155,57 @@ class LSTM(_RecurrentLayer):
             h = output_gate * units.cell_output(c)
             outputs.append(h)
         return torch.stack(outputs), (h, c)  # (T, B, H)
+
+    def _fast_loop(
+        self,
+        units: _LSTMUnits,
+        projected: torch.Tensor,
+        recurrent_t: torch.Tensor,
+        previous_h: list[torch.Tensor],
+        h: torch.Tensor,
+        c: torch.Tensor,
+    ) -> tuple[torch.Tensor, LSTMState]:
+        """The time loop of :meth:`_run_layer` as compiled multi-step calls (see fast_step)."""
+        order = (units.gate, units.candidate, units.cell_output)
+        steps, batch = projected.shape[:2]
+        noise = WindowNoise(order, steps, batch, projected)
+        kernel = compiled(_lstm_steps)
+        first_h = h
+        outputs = []
+        for (start, stop), part in zip(chunks(steps), split_steps(projected), strict=True):
+            output, h, c = kernel(units, part, h, c, recurrent_t, noise.chunk(start, stop))
+            outputs.append(output)
+        output = torch.cat(outputs) if len(outputs) > 1 else outputs[0]  # (T, B, H)
+        # the states each step multiplied, for RecurrentWeightGrad: h_0, h_1 .. h_{T-1}
+        previous_h.append(torch.cat([first_h.unsqueeze(0), output[:-1]]).detach())
+        if any(getattr(unit, "track_saturation", False) for unit in order):
+            with torch.no_grad():  # what the plain path's units saw in the last step
+                last_h = output[-2] if steps > 1 else first_h
+                gates = torch.addmm(projected[-1], last_h, recurrent_t)
+                ifo_pre, candidate_pre = gates.split([3 * self.hidden_size, self.hidden_size], 1)
+                observe(order, (ifo_pre, candidate_pre, c))
+        return output, (h, c)
+
+
+def _lstm_steps(
+    units: _LSTMUnits,
+    projected: torch.Tensor,
+    h: torch.Tensor,
+    c: torch.Tensor,
+    recurrent_t: torch.Tensor,
+    noise: tuple[torch.Tensor | None, ...],
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A few LSTM steps, (i, f, o, g)-ordered rows: outputs (k, B, H), final h and c."""
+    hidden = c.size(1)
+    outputs = []
+    for step in range(projected.size(0)):
+        gates = torch.addmm(projected[step], h, recurrent_t)  # (B, 4H)
+        ifo_pre, candidate_pre = gates.split([3 * hidden, hidden], dim=1)
+        step_noise = [None if n is None else n[step] for n in noise]
+        ifo = apply_unit(units.gate, ifo_pre, step_noise[0])
+        candidate = apply_unit(units.candidate, candidate_pre, step_noise[1])
+        input_gate, forget_gate, output_gate = ifo.chunk(3, dim=1)
+        c = torch.addcmul(forget_gate * c, input_gate, candidate)
+        h = output_gate * apply_unit(units.cell_output, c, step_noise[2])
+        outputs.append(h)
+    return torch.stack(outputs), h, c

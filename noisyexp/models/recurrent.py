@@ -14,9 +14,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from noisyexp.models.fast_step import supports_fast_step
 from noisyexp.models.units import UnitFactory
 
-__all__ = ["is_reference_unit", "RecurrentWeightGrad"]
+__all__ = ["is_reference_unit", "RecurrentWeightGrad", "set_fast_step"]
 
 
 def is_reference_unit(module: nn.Module, kind: str) -> bool:
@@ -35,6 +36,14 @@ def is_reference_unit(module: nn.Module, kind: str) -> bool:
     return type(module) is getattr(activations, names[kind], None)
 
 
+def set_fast_step(model: nn.Module, enabled: bool) -> int:
+    """Switch the compiled per-step kernel of every LSTM/GRU layer in ``model``; how many."""
+    layers = [module for module in model.modules() if isinstance(module, _RecurrentLayer)]
+    for layer in layers:
+        layer.fast_step = enabled
+    return len(layers)
+
+
 class RecurrentWeightGrad(torch.autograd.Function):
     """Zeros whose backward turns the gradients of all T steps into one recurrent-weight gradient.
 
@@ -42,7 +51,8 @@ class RecurrentWeightGrad(torch.autograd.Function):
     loop multiplies by ``W.detach()`` (only ``dh`` flows back per step) and adds slice t of this
     function's (T, B, R) zero output to the pre-activations. Its incoming gradient is then each
     step's pre-activation gradient G, and the backward computes ``dW = Gᵀ H`` in one matmul, with
-    H = the (T, B, H) states the loop multiplied (appended to ``inputs`` as it runs).
+    H = the (T, B, H) states the loop multiplied (appended to ``inputs`` as it runs, one (B, H)
+    state per step, or as one (T, B, H) tensor).
     """
 
     @staticmethod
@@ -55,7 +65,8 @@ class RecurrentWeightGrad(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
-        states = torch.stack(ctx.inputs).to(grad.dtype)  # (T, B, H)
+        inputs = ctx.inputs
+        states = (inputs[0] if len(inputs) == 1 else torch.stack(inputs)).to(grad.dtype)
         grad_weight = grad.reshape(-1, grad.size(-1)).t() @ states.reshape(-1, states.size(-1))
         return grad_weight.to(ctx.weight_dtype), None, None
 
@@ -72,6 +83,8 @@ class _RecurrentLayer(nn.Module):
         dropout: dropout on the output of every layer but the last (training only), as nn.LSTM.
         fused: use the nn module's kernel. ``None`` = when both units are plain reference ones;
             ``True`` with other units raises ValueError.
+        fast_step: when the nn kernel is not used, run each time step's elementwise work as one
+            ``torch.compile``-d kernel (:mod:`.fast_step`); the attribute can be switched later.
 
     A subclass sets ``_num_gates`` (rows of each weight = gates·H), ``_units_class`` (built as
     ``_units_class(hidden_size, gate_unit, cell_unit)`` once per layer) and ``_reference_kinds``
@@ -93,6 +106,7 @@ class _RecurrentLayer(nn.Module):
         cell_unit: UnitFactory,
         dropout: float = 0.0,
         fused: bool | None = None,
+        fast_step: bool = False,
     ) -> None:
         super().__init__()
         if num_layers < 1:
@@ -125,6 +139,7 @@ class _RecurrentLayer(nn.Module):
         if fused and not reference:
             raise ValueError("fused=True needs plain sigmoid/tanh units; use fused=None or False")
         self.fused = reference if fused is None else fused
+        self.fast_step = fast_step
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -151,6 +166,10 @@ class _RecurrentLayer(nn.Module):
         """One layer over the sequence: output (T, B, H) and the layer's final state."""
         raise NotImplementedError
 
+    def _use_fast_step(self, layer: int) -> bool:
+        units = self.units[layer]
+        return self.fast_step and all(supports_fast_step(unit) for unit in units.children())
+
     def _run_layers(self, x: torch.Tensor, states: Sequence[Any]) -> tuple[torch.Tensor, list[Any]]:
         """The loop path: every layer in turn (dropout between them); the final states per layer."""
         finals = []
@@ -165,5 +184,5 @@ class _RecurrentLayer(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
-            f"dropout={self.dropout}, fused={self.fused}"
+            f"dropout={self.dropout}, fused={self.fused}, fast_step={self.fast_step}"
         )

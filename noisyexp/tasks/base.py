@@ -9,6 +9,7 @@ returns so a resumed run continues bit for bit.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,8 @@ class Task(abc.ABC):
         self.seed = seed
         self.device = device
         self.download = download  # whether missing files may be fetched
+        #: set by the trainer: called with (split, done, total) as a long evaluation advances
+        self.eval_progress: Callable[[str, int, int], None] | None = None
         self.setup()
 
     def setup(self) -> None:  # noqa: B027

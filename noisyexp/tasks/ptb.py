@@ -235,14 +235,19 @@ class LanguageModelTask(Task):
         was_training = model.training
         model.eval()
         total, count, state = 0.0, 0, None
+        windows = num_windows(data.size(0), self.cfg.bptt, drop_last=False)
         try:
-            for inputs, targets in iter_windows(data, self.cfg.bptt, drop_last=False):
+            for done, (inputs, targets) in enumerate(
+                iter_windows(data, self.cfg.bptt, drop_last=False), 1
+            ):
                 logits, state = model(inputs, state)  # (T, B, V)
                 nll = F.cross_entropy(
                     logits.reshape(-1, logits.size(-1)), targets.reshape(-1), reduction="sum"
                 )
                 total += float(nll)
                 count += targets.numel()
+                if self.eval_progress is not None:
+                    self.eval_progress(split, done, windows)
         finally:
             model.train(was_training)
         return self._metrics(total / count)

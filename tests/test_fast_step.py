@@ -1,0 +1,201 @@
+"""The fast path of the recurrent layers (``fast_step``, ``trainer.compile``) against the plain one.
+
+Most checks run Dynamo with the ``eager`` backend: the same whole-graph capture as Inductor
+(a graph break fails), without the seconds of C++ compilation per variant; a few run Inductor.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from noisyexp import activations
+from noisyexp.models import fast_step
+from noisyexp.models.gru import GRU
+from noisyexp.models.lstm import LSTM
+from noisyexp.models.recurrent import set_fast_step
+from tests.test_experiments import TASK_SHRINK, tiny_ptb  # noqa: F401 (a fixture)
+
+# (gate unit, cell unit, extra unit arguments) for every unit type of the library
+VARIANTS = {
+    "reference": ("sigmoid", "tanh", {}),
+    "hard": ("hard_sigmoid", "hard_tanh", {}),
+    "nan": ("nan", "nan", {}),
+    "nah": ("nah", "nah", {}),
+    "nan_clipped": ("nan", "nan", {"clip_output": True}),
+    "laplace": ("laplace", "laplace", {}),
+    "nan_fixed_p": ("nan_fixed_p", "nan_fixed_p", {}),
+    "nani": ("nani", "nani", {}),
+    "nanis": ("nanis", "nanis", {}),
+    "nanil": ("nanil", "nanil", {}),
+    "nanil_softplus": ("nanil", "nanil", {"softplus": True}),
+}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_dynamo(monkeypatch):
+    """Each test compiles afresh (no guard cache shared across tests) with the eager backend."""
+    monkeypatch.setattr(fast_step, "BACKEND", "eager")
+    monkeypatch.setattr(fast_step, "_COMPILED", {})
+    torch._dynamo.reset()
+    yield
+    torch._dynamo.reset()
+
+
+def _factories(variant: str):
+    gate, cell, extra = VARIANTS[variant]
+    return (
+        lambda n: activations.make_unit(gate, n, kind="sigmoid", **extra),
+        lambda n: activations.make_unit(cell, n, kind="tanh", **extra),
+    )
+
+
+def _layer(cls, variant: str, size: int, fast: bool, layers: int = 2):
+    torch.manual_seed(0)
+    gate, cell = _factories(variant)
+    layer = cls(size, size, layers, gate_unit=gate, cell_unit=cell, fused=False, fast_step=fast)
+    activations.set_noise_generator(layer, torch.Generator().manual_seed(5))
+    return layer
+
+
+def _run(layer, x):
+    """Output, final state and every gradient of a loss that reads both."""
+    x = x.clone().requires_grad_()
+    output, state = layer(x)
+    last = state if torch.is_tensor(state) else state[1]
+    (output.square().sum() + last.sum()).backward()
+    grads = {name: p.grad for name, p in layer.named_parameters() if p.grad is not None}
+    return output.detach(), last.detach(), x.grad, grads
+
+
+def _assert_same_run(fast, plain, *, rtol=1e-5, atol=1e-6) -> None:
+    for got, want in zip(fast[:3], plain[:3], strict=True):
+        torch.testing.assert_close(got, want, rtol=rtol, atol=atol)
+    assert fast[3].keys() == plain[3].keys()
+    for name, want in plain[3].items():
+        scale = max(1.0, float(want.abs().max()))
+        torch.testing.assert_close(fast[3][name], want, rtol=rtol, atol=atol * scale, msg=name)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("kind", ["sigmoid", "tanh"])
+@pytest.mark.parametrize("training", [True, False])
+def test_pure_equals_forward_given_the_noise_forward_draws(variant, kind, training):
+    gate, cell, extra = VARIANTS[variant]
+    unit = activations.make_unit(gate if kind == "sigmoid" else cell, 6, kind=kind, **extra)
+    unit.train(training)
+    x = (3 * torch.randn(5, 6, generator=torch.Generator().manual_seed(1))).requires_grad_()
+    if isinstance(unit, activations.NoisyUnit):
+        unit.generator = torch.Generator().manual_seed(2)
+    out = unit(x)
+    (grad_x,) = torch.autograd.grad(out.square().sum(), x)
+    noise = None
+    if unit.draws_noise():
+        unit.generator.manual_seed(2)
+        noise = unit.draw_noise(x.shape, dtype=x.dtype, device=x.device)
+    pure = unit.pure(x, noise)
+    (pure_grad_x,) = torch.autograd.grad(pure.square().sum(), x)
+    torch.testing.assert_close(pure, out, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(pure_grad_x, grad_x, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", [LSTM, GRU])
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_fast_step_matches_the_plain_path_in_values_and_gradients(cls, variant):
+    """Batch 4 x 16 units: every noise draw is a multiple of 16, so the window is one draw."""
+    x = 2 * torch.randn(7, 4, 16, generator=torch.Generator().manual_seed(3))  # chunks 5 + 2
+    plain_layer, fast_layer = _layer(cls, variant, 16, False), _layer(cls, variant, 16, True)
+    _assert_same_run(_run(fast_layer, x), _run(plain_layer, x))
+    for plain_unit, fast_unit in zip(
+        activations.noisy_modules(plain_layer), activations.noisy_modules(fast_layer), strict=True
+    ):  # the same noise consumed: the streams continue alike
+        assert torch.equal(plain_unit.generator.get_state(), fast_unit.generator.get_state())
+
+
+@pytest.mark.parametrize("cls", [LSTM, GRU])
+@pytest.mark.parametrize("variant", ["nan", "laplace", "nanis"])
+def test_draws_that_cannot_be_one_window_are_made_step_by_step_alike(cls, variant):
+    """Batch 3 x 5 units: 15 normals a step is not a multiple of 16 (torch fills blocks of 16)."""
+    x = 2 * torch.randn(4, 3, 5, generator=torch.Generator().manual_seed(4))
+    plain_layer, fast_layer = _layer(cls, variant, 5, False), _layer(cls, variant, 5, True)
+    _assert_same_run(_run(fast_layer, x), _run(plain_layer, x))
+
+
+@pytest.mark.parametrize("num_units", [16, 5])  # one draw; step by step (5 x 4 = 20 normals)
+def test_window_noise_holds_the_plain_paths_draws_in_order(num_units):
+    unit = activations.make_unit("nan", num_units, kind="tanh")
+    unit.generator = torch.Generator().manual_seed(9)
+    noise = fast_step.WindowNoise([unit, unit], 3, 4, torch.empty(0))
+    unit.generator.manual_seed(9)
+    shape = (4, num_units)
+    for step in range(3):
+        for drawn in noise.chunk(step, step + 1):
+            want = unit.draw_noise(shape, dtype=torch.float32, device="cpu")
+            assert torch.equal(drawn[0], want)
+
+
+@pytest.mark.parametrize("cls", [LSTM, GRU])
+@pytest.mark.parametrize("variant", ["nan", "nah", "nanil"])
+def test_eval_mode_fast_step_matches_the_plain_path(cls, variant):
+    x = 2 * torch.randn(5, 4, 16, generator=torch.Generator().manual_seed(3))
+    results = []
+    for fast in (False, True):
+        layer = _layer(cls, variant, 16, fast).eval()
+        with torch.inference_mode():
+            output, state = layer(x)
+        results.append((output, state))
+    torch.testing.assert_close(results[1][0], results[0][0], rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", [LSTM, GRU])
+def test_saturation_is_tracked_on_the_last_step_as_in_the_plain_path(cls):
+    x = 3 * torch.randn(5, 4, 16, generator=torch.Generator().manual_seed(3))
+    stats = []
+    for fast in (False, True):
+        layer = _layer(cls, "nan", 16, fast)
+        activations.track_saturation(layer, True)
+        layer(x)
+        stats.append(activations.saturation_stats(layer))
+    assert stats[0].keys() == stats[1].keys()
+    assert len(stats[0]) == (6 if cls is LSTM else 4)  # 3 (LSTM) or 2 (GRU) units, 2 layers
+    for name, value in stats[0].items():
+        assert stats[1][name] == pytest.approx(value, abs=1e-6), name
+
+
+@pytest.mark.parametrize(("cls", "variant"), [(LSTM, "nan"), (GRU, "nanil")])
+def test_inductor_kernel_matches_the_plain_path(monkeypatch, cls, variant):
+    monkeypatch.setattr(fast_step, "BACKEND", "inductor")
+    monkeypatch.setattr(fast_step, "STEPS_PER_CALL", 2)  # chunks 2 + 2 + 1: a short compile
+    x = 2 * torch.randn(5, 4, 16, generator=torch.Generator().manual_seed(3))
+    plain_layer, fast_layer = _layer(cls, variant, 16, False), _layer(cls, variant, 16, True)
+    _assert_same_run(_run(fast_layer, x), _run(plain_layer, x))
+
+
+def test_set_fast_step_switches_every_recurrent_layer():
+    model = torch.nn.ModuleDict(
+        {"a": _layer(LSTM, "nan", 4, False), "b": _layer(GRU, "nan", 4, False)}
+    )
+    assert set_fast_step(model, True) == 2
+    assert model["a"].fast_step and model["b"].fast_step
+    assert set_fast_step(torch.nn.Linear(2, 2), True) == 0
+
+
+PTB_COMPILED = [
+    "experiment=ptb_small_nan",
+    *TASK_SHRINK["ptb"],
+    "trainer.max_steps=6",
+    "trainer.max_epochs=null",
+    "trainer.eval_every=2",
+    "trainer.log_every=1",
+    "trainer.compile=true",
+]
+
+
+@pytest.mark.usefixtures("tiny_ptb")
+def test_a_compiled_run_is_deterministic_and_resumes_bit_exactly(monkeypatch, straight_and_resumed):
+    """Inductor's kernels: the same seed gives the same numbers, across a stop and resume."""
+    monkeypatch.setattr(fast_step, "BACKEND", "inductor")
+    monkeypatch.setattr(fast_step, "STEPS_PER_CALL", 2)
+    straight, resumed = straight_and_resumed(PTB_COMPILED, stop_step=3)
+    assert resumed["status"] == "completed"
+    assert resumed["final"] == straight["final"] and resumed["test"] == straight["test"]
