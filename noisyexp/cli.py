@@ -235,9 +235,21 @@ class _QuietHydraErrors:
         return getattr(self._stream, name)
 
 
+def threads_per_job(n_jobs: int, cores: int) -> int:
+    """CPU threads for one job of a parallel local sweep (joblib's ``n_jobs``: -1 = one job per
+    core, -2 = all cores but one, ...): the cores shared among the jobs that run at once.
+
+    Each torch process would otherwise take every core, so N jobs would run N × cores threads
+    (a GPU box running several seeds at once included). ``trainer.num_threads`` overrides it.
+    """
+    parallel = cores + 1 + n_jobs if n_jobs < 0 else n_jobs
+    return max(1, cores // max(1, parallel))
+
+
 def _run_job(cfg: Any) -> dict[str, Any]:
     """Hydra's task function: validate the composed config once, then train."""
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
     from omegaconf import OmegaConf
 
     from noisyexp.config import RunConfig
@@ -245,6 +257,11 @@ def _run_job(cfg: Any) -> dict[str, Any]:
 
     run_config: RunConfig = OmegaConf.to_object(cfg)  # runs every __post_init__ check
     hydra_cfg = HydraConfig.get()
+    if run_config.trainer.num_threads is None:
+        n_jobs = OmegaConf.select(hydra_cfg, "launcher.n_jobs", default=None)
+        if hydra_cfg.mode == RunMode.MULTIRUN and isinstance(n_jobs, int):
+            run_config.trainer.num_threads = threads_per_job(n_jobs, os.cpu_count() or 1)
+            log.info("%d CPU thread(s) per job", run_config.trainer.num_threads)
     run_dir = Path(hydra_cfg.runtime.output_dir)
     if run_config.resume == AUTO_RESUME:
         previous = previous_status(run_dir)

@@ -51,13 +51,13 @@ ptb_run() {  # ptb_run NAME LIMIT_S COMPILE: 300 steps of PTB-small NAN in $OUT/
 run_step nvidia-smi.txt 30 nvidia-smi
 run_step versions.json 60 "$PY" -c 'import json, torch; from noisyexp.device import device_info;
 print(json.dumps(device_info(torch.device("cuda"))))'  # GPU, sm, torch, CUDA, cuDNN
-run_step pytest-gpu.txt 200 "$PY" -m pytest -m gpu -q -p no:cacheprovider tests
-run_step bench_lstm.json 90 "$PY" scripts/bench_lstm.py --device cuda --medium --char-gru --json
+run_step pytest-gpu.txt 150 "$PY" -m pytest -m gpu -q -p no:cacheprovider tests
+run_step bench_lstm.json 180 "$PY" scripts/bench_lstm.py --device cuda --medium --char-gru --json
 # bench_activations.py has no device option: it times the units on this machine's CPU
-run_step bench_activations.txt 50 "$PY" scripts/bench_activations.py --repeats 5 \
+run_step bench_activations.txt 40 "$PY" scripts/bench_activations.py --repeats 5 \
     --json "$OUT/bench_activations.json"
-ptb_run ptb_small_nan-compile 140 true
-ptb_run ptb_small_nan-eager 80 false
+ptb_run ptb_small_nan-compile 120 true
+ptb_run ptb_small_nan-eager 60 false
 
 {
     echo "GPU check $(date -u +%Y-%m-%dT%H:%M:%SZ), $(git rev-parse --short HEAD 2>/dev/null || echo '?')"

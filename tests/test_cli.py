@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
-from noisyexp.cli import main
+from noisyexp.cli import main, threads_per_job
 
 TINY = ["trainer.max_steps=4", "trainer.eval_every=2", "trainer.progress=false"]
 
@@ -143,6 +144,17 @@ def test_multirun_with_the_joblib_launcher_gives_each_job_its_own_directory(resu
     assert len({p.parent for p in _summaries(results)}) == 2
     assert sorted(s["config"]["act"]["c"] for s in summaries) == [0.1, 0.5]
     assert all("act.c=0.1" in s["overrides"] or "act.c=0.5" in s["overrides"] for s in summaries)
+    # two jobs at once share the cores instead of each taking all of them
+    want = threads_per_job(2, os.cpu_count() or 1)
+    assert [s["config"]["trainer"]["num_threads"] for s in summaries] == [want, want]
+
+
+@pytest.mark.parametrize(
+    ("n_jobs", "cores", "threads"),
+    [(1, 16, 16), (4, 16, 4), (3, 16, 5), (-1, 16, 1), (-2, 16, 1), (-9, 16, 2), (2, 1, 1)],
+)
+def test_parallel_jobs_share_the_cores(n_jobs, cores, threads):
+    assert threads_per_job(n_jobs, cores) == threads
 
 
 def test_train_help_is_hydras_with_our_name(capsys):
