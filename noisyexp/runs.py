@@ -113,7 +113,9 @@ class Stat:
     """Mean and sample standard deviation (n - 1) of ``n`` values out of ``total`` runs.
 
     ``ci_low``, ``ci_high``: the :data:`CONFIDENCE` t-interval of the mean,
-    ``mean ± t(1 - alpha/2, n - 1) · std / sqrt(n)``; None for fewer than 2 values.
+    ``mean ± t(1 - alpha/2, n - 1) · std / sqrt(n)``; None for fewer than 2 values. ``median``:
+    of the values present (where runs either solve a task or not, it says what a typical run
+    does, which a mean between the two modes does not).
     """
 
     mean: float | None
@@ -122,6 +124,7 @@ class Stat:
     total: int
     ci_low: float | None = None
     ci_high: float | None = None
+    median: float | None = None
 
 
 @dataclass(frozen=True)
@@ -387,13 +390,14 @@ def aggregate(values: list[float | None]) -> Stat:
         return Stat(None, None, 0, len(values))
     mean = statistics.fmean(present)
     if len(present) < 2:
-        return Stat(mean, None, 1, len(values))
+        return Stat(mean, None, 1, len(values), median=mean)
     from scipy import stats  # imported here: reading runs (figures) does not need scipy
 
     std = statistics.stdev(present)
     quantile = float(stats.t.ppf(0.5 + CONFIDENCE / 2, len(present) - 1))
     half = quantile * std / math.sqrt(len(present))
-    return Stat(mean, std, len(present), len(values), mean - half, mean + half)
+    median = statistics.median(present)
+    return Stat(mean, std, len(present), len(values), mean - half, mean + half, median)
 
 
 def welch(a: Stat, b: Stat) -> Comparison:

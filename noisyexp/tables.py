@@ -228,7 +228,10 @@ def _columns(table: dict[str, Any]) -> list[str]:
     level = f"{CONFIDENCE:.0%}"
     for metric in table["metrics"]:
         label = metric["label"]
-        names += [f"{label} (ours)", f"{label} {level} CI", f"{label} (paper)", f"{label} Δ paper"]
+        names += [f"{label} (ours)"]
+        if table.get("median"):
+            names.append(f"{label} median")
+        names += [f"{label} {level} CI", f"{label} (paper)", f"{label} Δ paper"]
         if table.get("reference"):
             names.append(f"{label} Δ ref. [{level} CI], Welch p")
     return names
@@ -246,8 +249,10 @@ def _display_row(table: dict[str, Any], row: dict[str, Any]) -> list[str]:
     reference = table.get("reference")
     for metric, cell in zip(table["metrics"], row["cells"], strict=True):
         decimals = metric.get("decimals", 3)
+        cells.append(_ours_text(group, cell, decimals))
+        if table.get("median"):
+            cells.append(_fmt(cell.stat.median, decimals))
         cells += [
-            _ours_text(group, cell, decimals),
             _interval_text(cell.stat.ci_low, cell.stat.ci_high, decimals),
             cell.paper_text,
             _fmt(cell.diff, decimals, sign=True),
@@ -276,7 +281,7 @@ def render_markdown(table: dict[str, Any], groups: list[Group], skipped: list[Sk
 def render_csv(table: dict[str, Any], groups: list[Group]) -> str:
     """The table as CSV: one line per row, raw numbers (empty when absent) and the budget.
 
-    Per metric ``<key>:n, mean, std, ci_low, ci_high`` (the 95% t-interval of the mean),
+    Per metric ``<key>:n, mean, std, median, ci_low, ci_high`` (the 95% t-interval of the mean),
     ``paper, paper_diff`` (our mean − the paper's) and ``diff, diff_low, diff_high, p``: our mean −
     the mean of the row named in ``compared_to``, its 95% Welch interval and Welch's p-value.
     """
@@ -294,7 +299,7 @@ def render_csv(table: dict[str, Any], groups: list[Group]) -> str:
         "dataset_checksum",
         "compared_to",
     ]
-    parts = ("n", "mean", "std", "ci_low", "ci_high", "paper", "paper_diff")
+    parts = ("n", "mean", "std", "median", "ci_low", "ci_high", "paper", "paper_diff")
     parts += ("diff", "diff_low", "diff_high", "p")
     for metric in table["metrics"]:
         header += [f"{metric['key']}:{part}" for part in parts]
@@ -326,6 +331,7 @@ def render_csv(table: dict[str, Any], groups: list[Group]) -> str:
                 cell.stat.n,
                 _raw(cell.stat.mean),
                 _raw(cell.stat.std),
+                _raw(cell.stat.median),
                 _raw(cell.stat.ci_low),
                 _raw(cell.stat.ci_high),
                 _raw(cell.paper),

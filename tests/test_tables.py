@@ -178,10 +178,32 @@ def test_seeds_are_aggregated_with_mean_and_sample_std(tmp_path: Path) -> None:
     # valid 111, 112, 114: mean 112.333..., sample variance ((4/3)^2 + (1/3)^2 + (5/3)^2) / 2
     assert float(nan["valid/ppl:mean"]) == pytest.approx(337.0 / 3.0, abs=1e-9)
     assert float(nan["valid/ppl:std"]) == pytest.approx(math.sqrt(7.0 / 3.0), abs=1e-9)
+    assert float(nan["valid/ppl:median"]) == 112.0
     assert nan["n"] == "3" and nan["seeds"] == "1,2,3"
     assert float(nan["valid/ppl:paper"]) == 111.7
     assert float(nan["valid/ppl:paper_diff"]) == pytest.approx(337.0 / 3.0 - 111.7, abs=1e-9)
     assert float(nan["test/ppl:mean"]) == pytest.approx(108.0, abs=1e-9)
+
+
+def test_table5_shows_the_median_beside_the_mean(tmp_path: Path) -> None:
+    """Runs that solve the task or not: 0, 0, 0, 40, 50 % error has mean 18, median 0."""
+    for seed, error in enumerate((0.0, 40.0, 0.0, 50.0, 0.0), 1):
+        _write_run(
+            tmp_path,
+            f"u{seed}",
+            experiment="unique_nan_annealed",
+            task="unique_count",
+            seed=seed,
+            test={"test/error": error},
+        )
+    tables.main(tmp_path, tmp_path / "out", echo=None)
+    markdown = (tmp_path / "out" / "table5_unique.md").read_text(encoding="utf-8")
+    header = next(line for line in markdown.splitlines() if line.startswith("| Row |"))
+    assert "| Test error % (ours) | Test error % median | Test error % 95% CI |" in header
+    row = next(line for line in markdown.splitlines() if line.startswith("| unique_nan_annealed"))
+    assert "| 18.00 ± 24.90 | 0.00 |" in row
+    ptb = (tmp_path / "out" / "table2_ptb.md").read_text(encoding="utf-8")
+    assert "median" not in ptb  # only tables that ask for it
 
 
 def test_a_sweep_gives_one_row_per_override_value(tmp_path: Path) -> None:
