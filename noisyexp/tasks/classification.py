@@ -33,11 +33,20 @@ class ClassificationTask(Task):
     def steps_per_epoch(self) -> int:
         return max(1, len(self.splits["train"][1]) // self.batch_size)
 
+    def _split(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """A split's tensors on the task's device, moved there once: a batch is then gathered
+        on the device (on a GPU: no CPU gather and copy each step)."""
+        inputs, labels = self.splits[split]
+        if inputs.device != self.device:
+            inputs, labels = inputs.to(self.device), labels.to(self.device)
+            self.splits[split] = (inputs, labels)
+        return inputs, labels
+
     def train_step(self, model: nn.Module, step: int) -> StepOutput:
-        inputs, labels = self.splits["train"]
+        inputs, labels = self._split("train")
         index = step_batch_indices(len(labels), self.batch_size, self.seed, step)
-        batch_x = inputs[index].to(self.device)
-        batch_y = labels[index].to(self.device)
+        index = index.to(self.device)
+        batch_x, batch_y = inputs[index], labels[index]
         logits = model(batch_x)
         loss = F.cross_entropy(logits, batch_y)
         return StepOutput(loss=loss, num_items=len(index))
@@ -45,11 +54,11 @@ class ClassificationTask(Task):
     @torch.no_grad()
     def evaluate(self, model: nn.Module, split: str) -> dict[str, float]:
         """Mean NLL (``nll`` = ``loss``), accuracy and error (percent) over the whole split."""
-        inputs, labels = self.splits[split]
+        inputs, labels = self._split(split)
         total_loss, correct = 0.0, 0
         for start in range(0, len(labels), self.eval_batch_size):
-            batch_x = inputs[start : start + self.eval_batch_size].to(self.device)
-            batch_y = labels[start : start + self.eval_batch_size].to(self.device)
+            batch_x = inputs[start : start + self.eval_batch_size]
+            batch_y = labels[start : start + self.eval_batch_size]
             logits = model(batch_x)
             total_loss += F.cross_entropy(logits, batch_y, reduction="sum").item()
             correct += (logits.argmax(dim=-1) == batch_y).sum().item()

@@ -81,8 +81,8 @@ class GaussiansTask(ClassificationTask):
         digest = hashlib.md5(usedforsecurity=False)
         for split in ("train", "valid", "test"):
             inputs, labels = self.splits[split]
-            digest.update(inputs.numpy().tobytes())
-            digest.update(labels.numpy().tobytes())
+            digest.update(inputs.cpu().numpy().tobytes())
+            digest.update(labels.cpu().numpy().tobytes())
         sizes = {split: len(labels) for split, (_, labels) in self.splits.items()}
         return DatasetInfo(name="gaussians", checksum=digest.hexdigest(), sizes=sizes)
 
