@@ -29,8 +29,9 @@ from noisyexp.budget import check_memory
 from noisyexp.checkpoint import load_with_fallback, save_checkpoint
 from noisyexp.config import RunConfig
 from noisyexp.device import configure_device, resolve_device
-from noisyexp.errors import CheckpointError, TrainingError
+from noisyexp.errors import CheckpointError, ConfigError, TrainingError
 from noisyexp.lock import RunLock
+from noisyexp.models.fast_step import compile_unavailable
 from noisyexp.models.recurrent import set_fast_step
 from noisyexp.monitor import UnitMonitor
 from noisyexp.optimizers import make_optimizer
@@ -119,6 +120,8 @@ class _Run:
         self.noise_generator.manual_seed(cfg.seed + _NOISE_SEED_OFFSET)
         activations.set_noise_generator(self.model, self.noise_generator)
         if cfg.trainer.compile:
+            if (why := compile_unavailable(self.device)) is not None:
+                raise ConfigError(f"trainer.compile=true: {why}; set trainer.compile=false")
             layers = set_fast_step(self.model, True)
             log.info(
                 f"trainer.compile: {layers} recurrent layer(s) run one compiled kernel per step"

@@ -6,6 +6,8 @@ Most checks run Dynamo with the ``eager`` backend: the same whole-graph capture 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
@@ -199,3 +201,16 @@ def test_a_compiled_run_is_deterministic_and_resumes_bit_exactly(monkeypatch, st
     straight, resumed = straight_and_resumed(PTB_COMPILED, stop_step=3)
     assert resumed["status"] == "completed"
     assert resumed["final"] == straight["final"] and resumed["test"] == straight["test"]
+
+
+@pytest.mark.usefixtures("tiny_ptb")
+def test_compile_without_a_compiler_is_a_one_line_error(monkeypatch, compose_config, tmp_path):
+    from noisyexp.errors import ConfigError
+    from noisyexp.train import train
+
+    monkeypatch.setattr(fast_step.shutil, "which", lambda name: None)
+    assert "no C++ compiler" in fast_step.compile_unavailable(torch.device("cpu"))
+    message = re.escape("trainer.compile=true: no C++ compiler")
+    with pytest.raises(ConfigError, match=message) as error:
+        train(compose_config(*PTB_COMPILED), tmp_path / "run")
+    assert "\n" not in str(error.value)

@@ -20,6 +20,9 @@ arithmetic). On CUDA the window is one draw whose numbers differ from the plain 
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import shutil
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -33,6 +36,7 @@ __all__ = [
     "WindowNoise",
     "apply_unit",
     "chunks",
+    "compile_unavailable",
     "compiled",
     "observe",
     "split_steps",
@@ -42,6 +46,22 @@ __all__ = [
 # torch's CPU normal sampler transforms uniforms in blocks of 16 (recomputing a ragged tail), so
 # one draw of n1 + n2 numbers equals a draw of n1 then n2 only when n1 is a multiple of 16
 _NORMAL_BLOCK = 16
+
+
+def compile_unavailable(device: torch.device) -> str | None:
+    """Why ``torch.compile`` cannot build kernels for ``device`` here, or None when it can.
+
+    Inductor writes C++ and calls a compiler on CPU, and needs Triton on a GPU; without them the
+    first compiled call would fail deep inside a training step.
+    """
+    if device.type == "cpu":
+        names = [os.environ.get("CXX", ""), "g++", "clang++", "c++"]
+        if not any(name and shutil.which(name) for name in names):
+            return "no C++ compiler (g++, clang++ or $CXX) on PATH for torch.compile on CPU"
+        return None
+    if device.type == "cuda" and importlib.util.find_spec("triton") is None:
+        return "torch.compile on CUDA needs the triton package (it comes with torch's CUDA wheels)"
+    return None
 
 
 def supports_fast_step(unit: nn.Module) -> bool:
