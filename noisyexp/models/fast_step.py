@@ -38,6 +38,7 @@ __all__ = [
     "chunks",
     "compile_unavailable",
     "compiled",
+    "join_chunks",
     "observe",
     "split_steps",
     "supports_fast_step",
@@ -85,6 +86,17 @@ def split_steps(tensor: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """``tensor`` (T, ...) cut as :func:`chunks` cuts the steps. ``split``, not slicing: its
     backward is one concatenation, where each slice's would fill a full-size zero tensor."""
     return tensor.split(STEPS_PER_CALL)
+
+
+def join_chunks(
+    outputs: list[torch.Tensor], first_h: torch.Tensor, previous_h: list[torch.Tensor]
+) -> torch.Tensor:
+    """The layer's (T, B, H) output from its chunks' outputs; appends to ``previous_h`` (the
+    list :class:`~noisyexp.models.recurrent.RecurrentWeightGrad` reads) the states each step
+    multiplied, h_0 .. h_{T-1}, as one tensor."""
+    output = torch.cat(outputs) if len(outputs) > 1 else outputs[0]
+    previous_h.append(torch.cat([first_h.unsqueeze(0), output[:-1]]).detach())
+    return output
 
 
 def observe(units: Sequence[nn.Module], inputs: Sequence[torch.Tensor]) -> None:

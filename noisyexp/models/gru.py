@@ -23,6 +23,7 @@ from noisyexp.models.fast_step import (
     apply_unit,
     chunks,
     compiled,
+    join_chunks,
     observe,
     split_steps,
 )
@@ -131,9 +132,7 @@ class GRU(_RecurrentLayer):
         for (start, stop), x_part, bias_part in parts:
             output, h = kernel(units, x_part, bias_part, h, recurrent_t, noise.chunk(start, stop))
             outputs.append(output)
-        output = torch.cat(outputs) if len(outputs) > 1 else outputs[0]  # (T, B, H)
-        # the states each step multiplied, for RecurrentWeightGrad: h_0, h_1 .. h_{T-1}
-        previous_h.append(torch.cat([first_h.unsqueeze(0), output[:-1]]).detach())
+        output = join_chunks(outputs, first_h, previous_h)  # (T, B, H)
         if any(getattr(unit, "track_saturation", False) for unit in order):
             with torch.no_grad():  # what the plain path's units saw in the last step
                 hidden = self.hidden_size

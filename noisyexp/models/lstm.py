@@ -32,6 +32,7 @@ from noisyexp.models.fast_step import (
     apply_unit,
     chunks,
     compiled,
+    join_chunks,
     observe,
     split_steps,
 )
@@ -175,9 +176,7 @@ class LSTM(_RecurrentLayer):
         for (start, stop), part in zip(chunks(steps), split_steps(projected), strict=True):
             output, h, c = kernel(units, part, h, c, recurrent_t, noise.chunk(start, stop))
             outputs.append(output)
-        output = torch.cat(outputs) if len(outputs) > 1 else outputs[0]  # (T, B, H)
-        # the states each step multiplied, for RecurrentWeightGrad: h_0, h_1 .. h_{T-1}
-        previous_h.append(torch.cat([first_h.unsqueeze(0), output[:-1]]).detach())
+        output = join_chunks(outputs, first_h, previous_h)  # (T, B, H)
         if any(getattr(unit, "track_saturation", False) for unit in order):
             with torch.no_grad():  # what the plain path's units saw in the last step
                 last_h = output[-2] if steps > 1 else first_h
