@@ -300,6 +300,47 @@ def test_masked_padding_leaves_each_sequence_as_it_would_be_alone(controller):
         torch.testing.assert_close(batched[-own.shape[0] :, b : b + 1], alone)
 
 
+@pytest.mark.parametrize("controller", ["feedforward", "lstm"])
+def test_left_padded_batches_run_on_the_started_rows_with_the_carry_over_results(
+    controller, monkeypatch
+):
+    from noisyexp.models import ntm
+
+    model = _ntm(controller=controller, content_addressing=True, address_size=2).double()
+    generator = torch.Generator().manual_seed(4)
+    inputs, _, mask = make_recall_batch_per_sequence(6, 2, 5, 1, 3, generator)
+    inputs = inputs.double()
+    assert ntm._left_padded(mask) and not mask[0].all()
+
+    def run() -> tuple[torch.Tensor, list[torch.Tensor]]:
+        model.zero_grad()
+        outputs = model(inputs, mask)
+        outputs[-1].pow(2).sum().backward()
+        return outputs, [p.grad.clone() for p in model.parameters()]
+
+    fast, fast_grads = run()
+    monkeypatch.setattr(ntm, "_left_padded", lambda mask: False)  # every step, carried over
+    carried, carried_grads = run()
+    torch.testing.assert_close(fast[mask], carried[mask])  # the sequences' own steps
+    assert torch.all(fast[~mask] == 0)  # steps before a sequence starts: zeros
+    for fast_grad, carried_grad in zip(fast_grads, carried_grads, strict=True):
+        torch.testing.assert_close(fast_grad, carried_grad)
+
+
+def test_a_mask_with_padding_after_the_sequence_carries_the_state_over():
+    from noisyexp.models import ntm
+
+    model = _ntm().double()
+    inputs = torch.randn(6, 2, 5, dtype=torch.float64)
+    mask = torch.ones(6, 2, dtype=torch.bool)
+    mask[3:, 1] = False  # sequence 1 ends after 3 steps, then padding
+    assert not ntm._left_padded(mask)
+    batched = model(inputs, mask)
+    alone = model(inputs[:3, 1:2])
+    torch.testing.assert_close(batched[:3, 1:2], alone)
+    torch.testing.assert_close(batched[:, :1], model(inputs[:, :1]))
+
+
 def _recall_task(**overrides: object) -> AssocRecallTask:
     params = {
         "min_items": 2,

@@ -32,7 +32,9 @@ whole row (A + M), writes only the content (D-NTM's learned addresses; with cont
 addressing and a constant initial memory they are what tells the rows apart). ``forward`` also
 takes a (T, B) mask: at a step where a sequence's mask is False its memory, weightings, reads and
 controller state are carried over unchanged, so a sequence left-padded to a batch's length is
-computed as it would be alone.
+computed as it would be alone. A mask of padding-first columns (how recall batches are padded)
+runs each step on the sequences started so far instead (the same results, without computing the
+padded steps).
 
 Layout of one step (B = batch, N = memory rows, M = memory width, R = read heads)::
 
@@ -179,8 +181,9 @@ def memory_write(
     Returns:
         (B, N, M) memory after the write (a new tensor; the input is not modified).
     """
-    weights = weights.unsqueeze(-1)  # (B, N, 1)
-    return memory * (1.0 - weights * erase.unsqueeze(1)) + weights * add.unsqueeze(1)
+    # = M + w (a - M e): two fused multiply-adds instead of five full-size operations
+    update = torch.addcmul(add.unsqueeze(1), memory, erase.unsqueeze(1), value=-1.0)
+    return torch.addcmul(memory, weights.unsqueeze(-1), update)
 
 
 class Heads(nn.Module):
@@ -339,43 +342,111 @@ class NTM(nn.Module):
         addresses = self.addresses.unsqueeze(0).expand(memory.shape[0], -1, -1)
         return torch.cat([addresses, memory], dim=-1)
 
+    def _initial(self, batch_size: int, like: torch.Tensor) -> _State:
+        """The state before the first step: constant memory, heads on row 0, their reads."""
+        memory = like.new_full((batch_size, self.memory_size, self.memory_width), 1e-6)
+        weights = like.new_zeros(batch_size, self.num_read_heads + 1, self.memory_size)
+        weights[:, :, 0] = 1.0
+        reads = memory_read(self._rows(memory), weights[:, : self.num_read_heads]).flatten(1)
+        controller: tuple = ()  # the feed-forward controller carries nothing
+        if self.controller_kind == "lstm":
+            zeros = like.new_zeros(1, batch_size, self.controller_size)
+            controller = (zeros, zeros)
+        return memory, weights, reads, controller
+
+    def _step(self, x: torch.Tensor, state: _State) -> tuple[torch.Tensor, _State]:
+        """One step on (B, I) inputs: the (B, O) output and the new state."""
+        memory, weights, reads, controller = state
+        num_reads = self.num_read_heads
+        hidden, controller = self._controller(torch.cat([x, reads], dim=-1), controller or None)
+        # every head addresses the same memory: reads see M_{t-1}, then the write makes M_t
+        rows = self._rows(memory)
+        weights, erase, add = self.heads(hidden, rows, weights)
+        reads = memory_read(rows, weights[:, :num_reads]).flatten(1)  # (B, R*M)
+        memory = memory_write(memory, weights[:, num_reads], erase, add)
+        features = hidden if self.controller_output else torch.cat([hidden, reads], dim=-1)
+        return self.output(features), (memory, weights, reads, controller)
+
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Run the NTM over ``x`` (T, B, input_size); returns logits (T, B, output_size).
 
         ``mask`` (T, B), optional: where False, that sequence's state is carried over unchanged
-        (its output at that step is still computed, and is meaningless).
+        (its output at that step is meaningless: zeros or a computed value).
+        """
+        if mask is not None and _left_padded(mask):
+            return self._forward_left_padded(x, mask)
+        state = self._initial(x.shape[1], x)
+        outputs = []
+        for step in range(x.shape[0]):
+            output, new = self._step(x[step], state)
+            outputs.append(output)  # (B, O)
+            state = new if mask is None else _carry_over(mask[step], new, state)
+        return torch.stack(outputs)  # (T, B, O)
+
+    def _forward_left_padded(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``forward`` for a mask that is padding first, then the sequence, in every column.
+
+        A sequence's state stays the initial one until its first step, so instead of computing
+        every padded step and carrying the old state over, the batch is ordered by first step
+        and each step runs on the sequences started so far: their states are a prefix of the
+        batch that grows by the initial states of the sequences starting at that step. Recall
+        batches with 2–16 items per sequence compute about 60 % of the padded steps this way,
+        without the per-step selects. The per-row results are those of ``forward`` without
+        padding; the noise of a noisy controller is drawn for the started rows only.
         """
         seq_len, batch_size, _ = x.shape
-        num_reads = self.num_read_heads
-        memory = x.new_full((batch_size, self.memory_size, self.memory_width), 1e-6)
-        weights = x.new_zeros(batch_size, num_reads + 1, self.memory_size)  # (B, K, N)
-        weights[:, :, 0] = 1.0
-        reads = memory_read(self._rows(memory), weights[:, :num_reads]).flatten(1)  # (B, R*M)
-        state: tuple | None = None
-        if mask is not None:  # a state to carry over: the LSTM's zeros, the feed-forward's ()
-            zeros = x.new_zeros(1, batch_size, self.controller_size)
-            state = (zeros, zeros) if self.controller_kind == "lstm" else ()
+        starts = seq_len - mask.sum(0)  # (B,) each sequence's first step
+        order = torch.argsort(starts, stable=True)
+        started = torch.searchsorted(
+            starts[order].contiguous(), torch.arange(seq_len, device=starts.device), right=True
+        ).tolist()  # sequences started by each step, in that order
+        x = x[:, order]
+        state = self._initial(0, x)
         outputs = []
         for step in range(seq_len):
-            previous = (memory, weights, reads, state)
-            hidden, state = self._controller(torch.cat([x[step], reads], dim=-1), state)
-            # every head addresses the same memory: reads see M_{t-1}, then the write makes M_t
-            rows = self._rows(memory)
-            weights, erase, add = self.heads(hidden, rows, weights)
-            reads = memory_read(rows, weights[:, :num_reads]).flatten(1)  # (B, R*M)
-            memory = memory_write(memory, weights[:, num_reads], erase, add)
-            features = hidden if self.controller_output else torch.cat([hidden, reads], dim=-1)
-            outputs.append(self.output(features))  # (B, O)
-            if mask is not None:  # a padded step: carry the previous state over
-                keep = mask[step]
-                memory = _select(keep, memory, previous[0])
-                weights = _select(keep, weights, previous[1])
-                reads = _select(keep, reads, previous[2])
-                state = tuple(  # the LSTM's (h, c) are (layers, B, H); the feed-forward's ()
-                    _select(keep, new, old, batch_dim=1)
-                    for new, old in zip(state, previous[3], strict=True)
-                )
-        return torch.stack(outputs)  # (T, B, O)
+            rows = started[step]
+            if rows > state[0].shape[0]:
+                state = _grow(state, self._initial(rows - state[0].shape[0], x))
+            if rows == 0:
+                outputs.append(x.new_zeros(batch_size, self.output_size))
+                continue
+            output, state = self._step(x[step, :rows], state)
+            if rows < batch_size:
+                output = torch.cat([output, output.new_zeros(batch_size - rows, output.shape[1])])
+            outputs.append(output)
+        return torch.stack(outputs)[:, torch.argsort(order)]  # (T, B, O), the batch's own order
+
+
+#: an NTM's state between steps: memory, head weightings, reads and the controller's (h, c) or ()
+_State = tuple[torch.Tensor, torch.Tensor, torch.Tensor, tuple]
+
+
+def _left_padded(mask: torch.Tensor) -> bool:
+    """Whether every column of a (T, B) mask is False for some steps, then True to the end."""
+    return bool(mask[-1].all()) and bool((mask[1:] >= mask[:-1]).all())
+
+
+def _grow(state: _State, new: _State) -> _State:
+    """``state`` with the rows of ``new`` appended (the LSTM's (h, c) grow on their dim 1)."""
+    memory, weights, reads, controller = state
+    grown = tuple(
+        torch.cat([old, more], dim=1) for old, more in zip(controller, new[3], strict=True)
+    )
+    return (
+        torch.cat([memory, new[0]]),
+        torch.cat([weights, new[1]]),
+        torch.cat([reads, new[2]]),
+        grown,
+    )
+
+
+def _carry_over(keep: torch.Tensor, new: _State, old: _State) -> _State:
+    """``new`` for the sequences where ``keep`` (B,) is True, ``old`` for the others."""
+    controller = tuple(  # the LSTM's (h, c) are (layers, B, H); the feed-forward's ()
+        _select(keep, now, before, batch_dim=1) for now, before in zip(new[3], old[3], strict=True)
+    )
+    carried = (_select(keep, now, before) for now, before in zip(new[:3], old[:3], strict=True))
+    return (*carried, controller)
 
 
 def _select(
