@@ -103,7 +103,7 @@ paper: $(STAMP)  ## every experiment of PROFILE=cpu|full over its seeds (DATA=di
 # the README's tables come from the run records that are committed (results/paper/, see
 # .gitignore) and from nothing else, so a fresh clone rebuilds them byte for byte
 # (tests/test_readme_tables.py fails when they differ)
-README_TABLES := table1_lte table2_ptb table4_nmt table5_unique ntm_recall gaussians mnist char_gru
+README_TABLES := table1_lte table2_ptb table4_nmt table5_unique table5_unique_faithful table5_unique_scalar ntm_recall ntm_recall_faithful gaussians mnist char_gru
 README_RECORDS := results/paper
 README_BENCH := results/bench/cpu-20261130
 readme: $(STAMP)  ## rebuild results/tables/ from the committed run records (results/paper/) and the bench tables from $(README_BENCH), and paste them and the unit docs into README.md

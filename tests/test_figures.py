@@ -77,7 +77,7 @@ def test_mean_curve_averages_seeds_at_the_steps_all_of_them_logged() -> None:
 def test_only_figures_with_runs_are_written_at_the_declared_size(tmp_path: Path) -> None:
     for seed in (1, 2):
         _write_run(tmp_path / "runs", f"nan{seed}", "ptb_small_nan", "ptb", seed, _ptb_rows(seed))
-    recall = [{"step": 100 * k, "valid/nll": 2.0 / k} for k in (1, 2, 3)]
+    recall = [{"step": 100 * k, "valid/nll_paper": 2.0 / k} for k in (1, 2, 3)]
     _write_run(tmp_path / "runs", "ntm", "ntm_recall_reference", "assoc_recall", 1, recall)
     lines: list[str] = []
     written = figures.main(tmp_path / "runs", tmp_path / "fig", echo=lines.append)

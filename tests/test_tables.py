@@ -319,15 +319,15 @@ def test_metric_is_read_from_test_then_final_then_the_last_logged_line(tmp_path:
 
 def test_updates_to_solve_is_the_first_step_below_the_threshold(tmp_path: Path) -> None:
     curve = [
-        {"step": 1000, "valid/nll": 2.0},
-        {"step": 2000, "valid/nll": 0.04},
-        {"step": 3000, "valid/nll": 1.8},
-        {"step": 4000, "valid/nll": 0.0},
+        {"step": 1000, "valid/nll_paper": 2.0},
+        {"step": 2000, "valid/nll_paper": 0.04},
+        {"step": 3000, "valid/nll_paper": 1.8},
+        {"step": 4000, "valid/nll_paper": 0.0},
     ]
     for seed, rows in (
         (1, curve),
-        (2, [{"step": 1000, "valid/nll": 0.01}]),
-        (3, [{"step": 1000, "valid/nll": 1.9}]),
+        (2, [{"step": 1000, "valid/nll_paper": 0.01}]),
+        (3, [{"step": 1000, "valid/nll_paper": 1.9}]),
     ):
         _write_run(
             tmp_path,
@@ -539,3 +539,32 @@ def test_sweep_rows_are_compared_only_to_a_reference_with_the_same_overrides(
     assert lr[0]["compared_to"] == "ptb_small_reference"
     assert float(lr[0]["valid/ppl:diff"]) == pytest.approx(-10.0, abs=1e-9)
     assert rows["act.c=0.5"]["compared_to"] == ""
+
+
+def test_faithful_rows_get_their_own_table_and_are_compared_with_its_reference(
+    tmp_path: Path,
+) -> None:
+    errors = {"unique_reference": (40.0, 42.0), "unique_f_reference": (30.0, 32.0)}
+    errors |= {"unique_f_nan_c0": (20.0, 22.0), "unique_f_scalar_reference": (33.0, 35.0)}
+    for experiment, values in errors.items():
+        for seed, error in enumerate(values, start=1):
+            _write_run(
+                tmp_path,
+                f"{experiment}-{seed}",
+                experiment=experiment,
+                task="unique_count",
+                seed=seed,
+                test={"test/error": error},
+            )
+    tables.main(tmp_path, tmp_path / "out", echo=None)
+
+    def rows(table: str) -> dict[str, dict[str, str]]:
+        found = _csv_rows(tmp_path / "out" / f"{table}.csv")
+        return {row["row"]: row for row in found if row["n"] == "2"}
+
+    assert set(rows("table5_unique")) == {"unique_reference"}  # no faithful run leaks in
+    assert set(rows("table5_unique_scalar")) == {"unique_f_scalar_reference"}
+    faithful = rows("table5_unique_faithful")
+    assert set(faithful) == {"unique_f_reference", "unique_f_nan_c0"}
+    # the ablation is compared with the faithful reference (31), not the first setup's (41)
+    assert float(faithful["unique_f_nan_c0"]["test/error:diff"]) == pytest.approx(-10.0)
