@@ -64,9 +64,17 @@ def candidates(x: torch.Tensor, compiled: bool) -> dict[str, Forward]:
         x,
         **nan_kwargs,
     )
+    # the floor of every noisy unit: drawing its ξ (torch's CPU generator), plus one add
+    noise = torch.Generator().manual_seed(0)
+    table["xi draw alone (+ x)"] = lambda x: x + torch.randn(x.shape, generator=noise)
     if compiled:
         table["nan fn compiled, xi given"] = partial(_compiled, table["nan fn, xi given"])
         table["nan (tanh) compiled"] = partial(_compiled, table["nan (tanh)"])
+        # Inductor draws random numbers inside its kernel (its own Philox stream, not the
+        # run's generator): the one-pass "draw and apply" that a fused noisy unit would use
+        table["xi drawn in-kernel (+ x), compiled"] = torch.compile(
+            lambda x: x + torch.randn_like(x), fullgraph=True
+        )
     return table
 
 
