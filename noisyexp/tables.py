@@ -14,7 +14,9 @@ mean ± sample std over its seeds and the 95% t-interval of the mean (a row with
 value and "n = 1"). Each table names its reference row in ``reference.json`` (``"reference":
 "<preset>"``); every other paper preset of the table is compared to the reference preset's runs
 under the same profile and overrides: the difference of means, its 95% Welch interval and Welch's
-two-sided t-test p-value (uncorrected for the several comparisons of a table).
+two-sided t-test p-value (uncorrected for the several comparisons of a table). A metric marked
+``"describe": true`` says where the runs ended (the noise scale, a curriculum's length), not a
+result: the Markdown and LaTeX show only its mean ± std and nothing compares it.
 """
 
 from __future__ import annotations
@@ -153,7 +155,8 @@ def _table_rows(table: dict[str, Any], groups: list[Group]) -> list[dict[str, An
         reference = _reference_group(table, group, groups)
         if reference is not None:
             for metric, cell in zip(table["metrics"], cells, strict=True):
-                cell.compare = welch(cell.stat, _cells(reference, metric).stat)
+                if not metric.get("describe"):
+                    cell.compare = welch(cell.stat, _cells(reference, metric).stat)
         status = "missing" if not group.runs else ("paper" if group.paper_row else "extra")
         rows.append({"group": group, "cells": cells, "status": status, "reference": reference})
     return rows
@@ -229,6 +232,8 @@ def _columns(table: dict[str, Any]) -> list[str]:
     for metric in table["metrics"]:
         label = metric["label"]
         names += [f"{label} (ours)"]
+        if metric.get("describe"):  # where a run ended, not a result: no statistics columns
+            continue
         if table.get("median"):
             names.append(f"{label} median")
         names += [f"{label} {level} CI", f"{label} (paper)", f"{label} Δ paper"]
@@ -250,6 +255,8 @@ def _display_row(table: dict[str, Any], row: dict[str, Any]) -> list[str]:
     for metric, cell in zip(table["metrics"], row["cells"], strict=True):
         decimals = metric.get("decimals", 3)
         cells.append(_ours_text(group, cell, decimals))
+        if metric.get("describe"):
+            continue
         if table.get("median"):
             cells.append(_fmt(cell.stat.median, decimals))
         cells += [

@@ -568,3 +568,32 @@ def test_faithful_rows_get_their_own_table_and_are_compared_with_its_reference(
     assert set(faithful) == {"unique_f_reference", "unique_f_nan_c0"}
     # the ablation is compared with the faithful reference (31), not the first setup's (41)
     assert float(faithful["unique_f_nan_c0"]["test/error:diff"]) == pytest.approx(-10.0)
+
+
+def test_a_describe_metric_shows_only_ours_and_is_never_compared(tmp_path: Path) -> None:
+    for experiment, length in (("unique_f_reference", 26.0), ("unique_f_curriculum", 14.0)):
+        for seed in (1, 2):
+            _write_run(
+                tmp_path,
+                f"{experiment}-{seed}",
+                experiment=experiment,
+                task="unique_count",
+                seed=seed,
+                test={"test/error": 30.0 + seed},
+                final={"valid/curriculum_len": length + 4 * seed},
+            )
+    tables.main(tmp_path, tmp_path / "out", echo=None)
+    (row,) = [
+        r
+        for r in _csv_rows(tmp_path / "out" / "table5_unique_faithful.csv")
+        if r["row"] == "unique_f_curriculum"
+    ]
+    assert float(row["valid/curriculum_len:mean"]) == pytest.approx(20.0)
+    assert row["valid/curriculum_len:diff"] == "" and row["test/error:diff"] != ""
+    markdown = (tmp_path / "out" / "table5_unique_faithful.md").read_text(encoding="utf-8")
+    header = next(line for line in markdown.splitlines() if line.startswith("| Row"))
+    assert "Train length at the end (ours)" in header
+    assert "Train length at the end 95% CI" not in header
+    assert "Train length at the end Δ" not in header
+    line = next(x for x in markdown.splitlines() if x.startswith("| unique_f_curriculum"))
+    assert line.count("|") == header.count("|") and "20 ± 3" in line
