@@ -124,9 +124,9 @@ class _Run:
                 raise ConfigError(f"trainer.compile=true: {why}; set trainer.compile=false")
             layers = set_fast_step(self.model, True)
             log.info(
-                f"trainer.compile: {layers} recurrent layer(s) run one compiled kernel per step"
+                f"trainer.compile: {layers} recurrent layer(s) or NTM(s) run compiled steps"
                 if layers
-                else "trainer.compile: this model has no LSTM/GRU layer to compile (no effect)"
+                else "trainer.compile: this model has no LSTM/GRU/NTM to compile (no effect)"
             )
         self.optimizer = make_optimizer(cfg.optim, self.model)
         self.steps_per_epoch = self.task.steps_per_epoch()

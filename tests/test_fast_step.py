@@ -214,3 +214,118 @@ def test_compile_without_a_compiler_is_a_one_line_error(monkeypatch, compose_con
     with pytest.raises(ConfigError, match=message) as error:
         train(compose_config(*PTB_COMPILED), tmp_path / "run")
     assert "\n" not in str(error.value)
+
+
+# --- the NTM's compiled step ------------------------------------------------------------------
+
+
+def _ntm(variant: str, fast: bool, **options):
+    from noisyexp.models.ntm import NTM
+
+    torch.manual_seed(0)
+    gate, cell = _factories(variant)
+    model = NTM(
+        5,
+        3,
+        gate_unit=gate,
+        cell_unit=cell,
+        controller_size=16,
+        memory_size=6,
+        memory_width=4,
+        **options,
+    )
+    model.fast_step = fast
+    if hasattr(model, "controller_in"):  # inputs past saturation, where every unit's noise acts
+        model.controller_in.weight.data.mul_(4.0)
+    activations.set_noise_generator(model, torch.Generator().manual_seed(5))
+    return model
+
+
+def _ntm_run(model, x, mask=None):
+    x = x.clone().requires_grad_()
+    output = model(x, mask)
+    output.square().sum().backward()
+    grads = {name: p.grad for name, p in model.named_parameters() if p.grad is not None}
+    return output.detach(), x.grad, grads
+
+
+def _assert_same_ntm_run(fast, plain, **tolerance) -> None:
+    torch.testing.assert_close(fast[0], plain[0], **tolerance)
+    torch.testing.assert_close(fast[1], plain[1], **tolerance)
+    assert fast[2].keys() == plain[2].keys()
+    for name, want in plain[2].items():
+        torch.testing.assert_close(fast[2][name], want, msg=name, **tolerance)
+
+
+@pytest.mark.parametrize("variant", ["reference", "nan", "nanil", "laplace"])
+@pytest.mark.parametrize("faithful", [False, True])
+def test_ntm_fast_step_matches_the_plain_path_with_the_same_noise(variant, faithful):
+    """The same noise draws, in the same order: with Dynamo's eager backend, the same numbers."""
+    from noisyexp.tasks.ntm_tasks import make_recall_batch_per_sequence
+
+    options = {"controller_output": True, "content_addressing": True, "address_size": 2}
+    options = options if faithful else {}
+    generator = torch.Generator().manual_seed(2)
+    if faithful:  # left-padded sequences of different lengths: the batch grows step by step
+        x, _, mask = make_recall_batch_per_sequence(5, 2, 4, 1, 3, generator)
+    else:
+        x, mask = torch.randn(7, 5, 5, generator=generator), None
+    fast = _ntm_run(_ntm(variant, True, **options), x, mask)
+    plain = _ntm_run(_ntm(variant, False, **options), x, mask)
+    _assert_same_ntm_run(fast, plain, rtol=1e-6, atol=1e-6)
+    if variant in ("nan", "laplace"):  # the noise mattered: another stream, other numbers
+        other = _ntm(variant, True, **options)
+        activations.set_noise_generator(other, torch.Generator().manual_seed(6))
+        assert not torch.equal(_ntm_run(other, x, mask)[0], fast[0])
+
+
+def test_ntm_fast_step_in_eval_mode_and_its_saturation_match_the_plain_path():
+    x = 2 * torch.randn(6, 3, 5, generator=torch.Generator().manual_seed(1))
+    models = [_ntm("nan", fast) for fast in (True, False)]
+    stats = []
+    for model in models:
+        activations.track_saturation(model, True)
+        model.train()
+        model(x)
+        stats.append(activations.saturation_stats(model))
+        model.eval()
+    assert stats[0] and stats[0] == pytest.approx(stats[1], abs=1e-6)
+    with torch.no_grad():
+        torch.testing.assert_close(models[0](x), models[1](x), rtol=1e-6, atol=1e-6)
+
+
+def test_ntm_with_an_lstm_controller_runs_the_plain_step():
+    model = _ntm("nan", True, controller="lstm")
+    assert set_fast_step(model, True) == 2  # the NTM and its controller's LSTM
+    x = torch.randn(4, 2, 5, generator=torch.Generator().manual_seed(1))
+    plain = _ntm("nan", False, controller="lstm")
+    _assert_same_ntm_run(_ntm_run(model, x), _ntm_run(plain, x), rtol=1e-6, atol=1e-6)
+
+
+def test_ntm_inductor_step_matches_the_plain_path(monkeypatch):
+    from noisyexp.tasks.ntm_tasks import make_recall_batch_per_sequence
+
+    monkeypatch.setattr(fast_step, "BACKEND", "inductor")
+    options = {"controller_output": True, "content_addressing": True, "address_size": 2}
+    x, _, mask = make_recall_batch_per_sequence(4, 2, 3, 1, 3, torch.Generator().manual_seed(2))
+    fast = _ntm_run(_ntm("nan", True, **options), x, mask)
+    plain = _ntm_run(_ntm("nan", False, **options), x, mask)
+    _assert_same_ntm_run(fast, plain, rtol=1e-4, atol=1e-5)
+
+
+def test_a_compiled_ntm_run_resumes_bit_exactly(straight_and_resumed):
+    """The compiled NTM step (Dynamo's eager backend here) keeps exact resume: its noise is
+    drawn from the run's generator, whose state the checkpoint carries."""
+    overrides = [
+        "experiment=ntm_recall_f_noisy_annealed",
+        "task.batch_size=4",
+        "task.eval_size=4",
+        "task.controller_size=8",
+        "task.memory_size=6",
+        "trainer.max_steps=4",
+        "trainer.eval_every=2",
+        "trainer.compile=true",
+    ]
+    straight, resumed = straight_and_resumed(overrides, stop_step=2)
+    assert resumed["status"] == "completed"
+    assert resumed["final"] == straight["final"] and resumed["test"] == straight["test"]

@@ -37,8 +37,9 @@ def is_reference_unit(module: nn.Module, kind: str) -> bool:
 
 
 def set_fast_step(model: nn.Module, enabled: bool) -> int:
-    """Switch the compiled per-step kernel of every LSTM/GRU layer in ``model``; how many."""
-    layers = [module for module in model.modules() if isinstance(module, _RecurrentLayer)]
+    """Switch the compiled per-step kernel of every module in ``model`` that has one (a bool
+    ``fast_step``: the LSTM/GRU layers, the NTM); how many."""
+    layers = [m for m in model.modules() if isinstance(getattr(m, "fast_step", None), bool)]
     for layer in layers:
         layer.fast_step = enabled
     return len(layers)
