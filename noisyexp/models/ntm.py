@@ -342,8 +342,8 @@ class NTM(nn.Module):
         """
         if self.controller_kind == "feedforward":
             pre = self.controller_in(inputs)
-            hidden = apply_unit(self.controller_act, pre, noise) if pure else self.controller_act(pre)
-            return hidden, ()
+            unit = self.controller_act
+            return (apply_unit(unit, pre, noise) if pure else unit(pre)), ()
         output, state = self.controller_lstm(inputs.unsqueeze(0), state)  # (1, B, H)
         return output.squeeze(0), state
 
