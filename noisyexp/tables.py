@@ -254,9 +254,14 @@ def _display_row(table: dict[str, Any], row: dict[str, Any]) -> list[str]:
     reference = table.get("reference")
     for metric, cell in zip(table["metrics"], row["cells"], strict=True):
         decimals = metric.get("decimals", 3)
-        cells.append(_ours_text(group, cell, decimals))
-        if metric.get("describe"):
+        if metric.get("describe"):  # a row without it (no curriculum, no noise): nothing to say
+            cells.append(
+                _DASH
+                if group.runs and cell.stat.mean is None
+                else _ours_text(group, cell, decimals)
+            )
             continue
+        cells.append(_ours_text(group, cell, decimals))
         if table.get("median"):
             cells.append(_fmt(cell.stat.median, decimals))
         cells += [

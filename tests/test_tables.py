@@ -582,6 +582,9 @@ def test_a_describe_metric_shows_only_ours_and_is_never_compared(tmp_path: Path)
                 test={"test/error": 30.0 + seed},
                 final={"valid/curriculum_len": length + 4 * seed},
             )
+    _write_run(  # a row that never records it (no curriculum)
+        tmp_path, "nan", experiment="unique_f_nan", task="unique_count", test={"test/error": 1.0}
+    )
     tables.main(tmp_path, tmp_path / "out", echo=None)
     (row,) = [
         r
@@ -597,3 +600,6 @@ def test_a_describe_metric_shows_only_ours_and_is_never_compared(tmp_path: Path)
     assert "Train length at the end Δ" not in header
     line = next(x for x in markdown.splitlines() if x.startswith("| unique_f_curriculum"))
     assert line.count("|") == header.count("|") and "20 ± 3" in line
+    column = header.split(" | ").index("Train length at the end (ours)")
+    nan_line = next(x for x in markdown.splitlines() if x.startswith("| unique_f_nan "))
+    assert nan_line.split(" | ")[column] == "–"  # not "n/a": the row has nothing to say
