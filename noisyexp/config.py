@@ -294,6 +294,10 @@ class TrainerConfig:
     #: default: the numbers then differ from the plain path's by float rounding, and a compile
     #: costs ~30 s per model kind; on a GPU it removes most of a noisy step's launches
     compile: bool = False
+    #: capture the training step as a CUDA graph and replay it (one launch a step instead of
+    #: thousands); CUDA and the language-model tasks only, re-captured when the lr or the noise
+    #: scale changes, logged steps eager (see noisyexp/graph_step.py)
+    cuda_graphs: bool = False
 
     def __post_init__(self) -> None:
         if self.max_steps is None and self.max_epochs is None:

@@ -29,6 +29,11 @@ class UnitMonitor:
             activations.track_saturation(self.model, track)
             self._tracking = track
 
+    @property
+    def recording(self) -> bool:
+        """Whether the units record saturation in the current step (on the host)."""
+        return bool(self._tracking)
+
     def saturation(self) -> dict[str, float]:
         """``saturation/<unit>`` -> fraction of its last inputs that saturated (when enabled)."""
         if not self.enabled:

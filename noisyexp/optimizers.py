@@ -16,26 +16,34 @@ from noisyexp.errors import ConfigError
 
 __all__ = ["OPTIMIZERS", "learning_rate", "make_optimizer"]
 
-Builder = Callable[[list[nn.Parameter], OptimConfig], torch.optim.Optimizer]
+Builder = Callable[[list[nn.Parameter], OptimConfig, bool], torch.optim.Optimizer]
+"""(parameters, optim config, capturable) -> optimizer; capturable: its step may be captured in
+a CUDA graph (the state that counts steps stays on the device)."""
 
 
-def _sgd(params: list[nn.Parameter], optim: OptimConfig) -> torch.optim.Optimizer:
+def _sgd(params: list[nn.Parameter], optim: OptimConfig, capturable: bool) -> torch.optim.Optimizer:
+    del capturable  # SGD keeps no step count: its step is capturable as it is
     return torch.optim.SGD(
         params, lr=optim.lr, momentum=optim.momentum, weight_decay=optim.weight_decay
     )
 
 
-def _adam(params: list[nn.Parameter], optim: OptimConfig) -> torch.optim.Optimizer:
+def _adam(
+    params: list[nn.Parameter], optim: OptimConfig, capturable: bool
+) -> torch.optim.Optimizer:
     return torch.optim.Adam(
         params,
         lr=optim.lr,
         betas=tuple(optim.betas),
         eps=optim.eps,
         weight_decay=optim.weight_decay,
+        capturable=capturable,
     )
 
 
-def _rmsprop(params: list[nn.Parameter], optim: OptimConfig) -> torch.optim.Optimizer:
+def _rmsprop(
+    params: list[nn.Parameter], optim: OptimConfig, capturable: bool
+) -> torch.optim.Optimizer:
     return torch.optim.RMSprop(
         params,
         lr=optim.lr,
@@ -43,6 +51,7 @@ def _rmsprop(params: list[nn.Parameter], optim: OptimConfig) -> torch.optim.Opti
         eps=optim.eps,
         momentum=optim.momentum,
         weight_decay=optim.weight_decay,
+        capturable=capturable,
     )
 
 
@@ -55,12 +64,15 @@ def learning_rate(optim: OptimConfig, epoch: int) -> float:
     return optim.lr * optim.lr_decay ** max(0, epoch + 1 - optim.lr_decay_start_epoch)
 
 
-def make_optimizer(optim: OptimConfig, model: nn.Module) -> torch.optim.Optimizer:
-    """The optimizer ``optim.name`` over every parameter of ``model`` (the units' p included).
+def make_optimizer(
+    optim: OptimConfig, model: nn.Module, *, capturable: bool = False
+) -> torch.optim.Optimizer:
+    """The optimizer ``optim.name`` over every parameter of ``model`` (the units' p included);
+    ``capturable`` when its step will run inside a CUDA graph.
 
     Raises:
         ConfigError: ``optim.name`` is not in :data:`OPTIMIZERS`.
     """
     if optim.name not in OPTIMIZERS:
         raise ConfigError(f"optim={optim.name!r} is not one of: {', '.join(OPTIMIZERS)}")
-    return OPTIMIZERS[optim.name](list(model.parameters()), optim)
+    return OPTIMIZERS[optim.name](list(model.parameters()), optim, capturable)

@@ -91,11 +91,13 @@ def build_summary(
     skipped_steps: int = 0,
     device_info: dict[str, Any] | None = None,
     precision: dict[str, Any] | None = None,
+    cuda_graphs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The contents of ``summary.json``: ``config`` is the run's config as plain data.
 
     ``device_info`` (GPU name, CUDA and cuDNN versions) and ``precision`` (the float32 policy of
-    each CUDA path) say on what arithmetic the numbers were computed.
+    each CUDA path) say on what arithmetic the numbers were computed; ``cuda_graphs`` how many
+    steps were replayed from a captured graph (None when ``trainer.cuda_graphs`` is off).
     """
     return {
         "schema": SUMMARY_SCHEMA,
@@ -115,6 +117,7 @@ def build_summary(
         "device": device,
         "device_info": device_info,
         "precision": precision,
+        "cuda_graphs": cuda_graphs,
         "steps": steps,
         "skipped_steps": skipped_steps,
         "max_steps": max_steps,

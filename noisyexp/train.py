@@ -30,6 +30,7 @@ from noisyexp.checkpoint import load_with_fallback, save_checkpoint
 from noisyexp.config import RunConfig
 from noisyexp.device import configure_device, resolve_device
 from noisyexp.errors import CheckpointError, ConfigError, TrainingError
+from noisyexp.graph_step import CudaBackend, GraphedStep, StaticStep, cuda_graphs_unavailable
 from noisyexp.lock import RunLock
 from noisyexp.models.fast_step import compile_unavailable
 from noisyexp.models.recurrent import set_fast_step
@@ -128,7 +129,8 @@ class _Run:
                 if layers
                 else "trainer.compile: this model has no LSTM/GRU/NTM to compile (no effect)"
             )
-        self.optimizer = make_optimizer(cfg.optim, self.model)
+        self.optimizer = make_optimizer(cfg.optim, self.model, capturable=cfg.trainer.cuda_graphs)
+        self.graphed = self._graphed_step() if cfg.trainer.cuda_graphs else None
         self.steps_per_epoch = self.task.steps_per_epoch()
         self.schedules = StepSchedules(cfg, self.optimizer, self.model, self.steps_per_epoch)
         self.monitor = UnitMonitor(
@@ -149,6 +151,15 @@ class _Run:
         self.started = time.monotonic()
         self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.ckpt_dir = self.run_dir / "checkpoints"
+
+    def _graphed_step(self) -> GraphedStep:
+        why = cuda_graphs_unavailable(
+            self.device, self.task, skip_nonfinite=self.cfg.trainer.skip_nonfinite
+        )
+        if why is not None:
+            raise ConfigError(f"trainer.cuda_graphs=true: {why}; set trainer.cuda_graphs=false")
+        static = StaticStep(self.task, self.model, self.optimizer, self.cfg.optim.clip_norm)
+        return GraphedStep(static, CudaBackend(self.noise_generator))
 
     def _build_on_meta(self, units: Any) -> nn.Module:
         """The task's model with shapes only (the task's ``.to(device)`` kept on meta too)."""
@@ -212,9 +223,14 @@ class _Run:
         )
 
     # ---- one step, one evaluation ------------------------------------------------------
-    def train_step(self, step: int) -> tuple[float, int]:
-        """Forward, backward, clip, update; returns the reported loss and the items seen."""
+    def train_step(self, step: int, frozen: tuple[float, float | None]) -> tuple[float, int]:
+        """Forward, backward, clip, update; returns the reported loss and the items seen.
+
+        ``frozen`` is the step's (lr, c): what a captured step holds as constants.
+        """
         self.model.train()
+        if self.graphed is not None:
+            return self._graphed_train_step(step, frozen)
         output = self.task.train_step(self.model, step)
         loss = output.reported_loss if output.reported_loss is not None else output.loss
         value = loss.item()
@@ -236,6 +252,20 @@ class _Run:
         self.train_loss_sum += value
         self.train_loss_count += 1
         return value, output.num_items
+
+    def _graphed_train_step(
+        self, step: int, frozen: tuple[float, float | None]
+    ) -> tuple[float, int]:
+        """The step as a CUDA graph replay; the loss is read after the update is applied, so a
+        non-finite loss stops the run (the checkpoints on disk are from before it)."""
+        assert self.graphed is not None
+        loss, num_items = self.graphed(step, frozen, eager=self.monitor.recording)
+        value = loss.item()
+        if not math.isfinite(value):
+            raise TrainingError(f"loss became {value} at step {step} (trainer.cuda_graphs)")
+        self.train_loss_sum += value
+        self.train_loss_count += 1
+        return value, num_items
 
     def evaluate(self, splits: tuple[str, ...]) -> dict[str, float]:
         """``<split>/<metric>`` with the noise replaced by its expectation (eval mode).
@@ -363,7 +393,7 @@ def _loop(run: _Run, loggers: RunLoggers, progress: _Progress, stop: StopRequest
         step = run.step
         run.monitor.before_step(step)  # units record saturation only in logged steps
         lr, scheduled_c = run.schedules.apply(step)  # this epoch's lr, the schedule's c
-        loss, num_items = run.train_step(step)  # forward, backward, clip, update
+        loss, num_items = run.train_step(step, (lr, scheduled_c))  # forward, backward, update
         run.step = step + 1
         progress.step(num_items)
         if scheduled_c is not None:  # the schedule's c, every step
@@ -396,6 +426,7 @@ def _summary(run: _Run, status: str, error: str | None, test: dict[str, float]) 
         skipped_steps=run.skipped_steps,
         device_info=run.device_info,
         precision=run.precision,
+        cuda_graphs=run.graphed.stats() if run.graphed is not None else None,
     )
 
 

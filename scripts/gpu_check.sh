@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU checks in one go (under 10 minutes on one GPU): the card and versions, the `gpu`
-# tests, the LSTM and unit benchmarks, and 300 steps of PTB-small NAN with and without
-# torch.compile. Everything goes under one folder, with summary.txt listing the card, each
+# tests, the LSTM and unit benchmarks, and 300 steps of PTB-small NAN eager, with
+# torch.compile, with CUDA graphs, and with both. Everything goes under one folder, with summary.txt listing the card, each
 # command, its exit status and wall time.
 #
 #   scripts/gpu_check.sh [OUT]      OUT: default results/bench/gpu-YYYYMMDD
@@ -40,24 +40,24 @@ run_step() {
     fi
 }
 
-ptb_run() {  # ptb_run NAME LIMIT_S COMPILE: 300 steps of PTB-small NAN in $OUT/NAME
+ptb_run() {  # ptb_run NAME LIMIT_S COMPILE GRAPHS: 300 steps of PTB-small NAN in $OUT/NAME
     rm -rf "${OUT:?}/$1"  # this script's own run folder from an earlier try
     run_step "$1.log" "$2" "$PY" -m noisyexp train experiment=ptb_small_nan \
         trainer.max_steps=300 trainer.max_epochs=null trainer.eval_every=300 \
-        trainer.device=cuda "trainer.compile=$3" trainer.progress=false \
+        trainer.device=cuda "trainer.compile=$3" "trainer.cuda_graphs=$4" trainer.progress=false \
         "paths.data_dir=$DATA_DIR" paths.download=false "hydra.run.dir=$OUT/$1"
 }
 
-run_step nvidia-smi.txt 30 nvidia-smi
-run_step versions.json 60 "$PY" -c 'import json, torch; from noisyexp.device import device_info;
+run_step nvidia-smi.txt 20 nvidia-smi
+run_step versions.json 30 "$PY" -c 'import json, torch; from noisyexp.device import device_info;
 print(json.dumps(device_info(torch.device("cuda"))))'  # GPU, sm, torch, CUDA, cuDNN
-run_step pytest-gpu.txt 150 "$PY" -m pytest -m gpu -q -p no:cacheprovider tests
-run_step bench_lstm.json 180 "$PY" scripts/bench_lstm.py --device cuda --medium --char-gru --json
-# bench_activations.py has no device option: it times the units on this machine's CPU
-run_step bench_activations.txt 40 "$PY" scripts/bench_activations.py --repeats 5 \
-    --json "$OUT/bench_activations.json"
-ptb_run ptb_small_nan-compile 120 true
-ptb_run ptb_small_nan-eager 60 false
+run_step pytest-gpu.txt 180 "$PY" -m pytest -m gpu -q -p no:cacheprovider tests
+run_step bench_lstm.json 120 "$PY" scripts/bench_lstm.py --device cuda --medium --char-gru --json
+# the limits add up to under 10 minutes; the second compiled run reuses Inductor's cache
+ptb_run ptb_small_nan-compile 90 true false
+ptb_run ptb_small_nan-eager 45 false false
+ptb_run ptb_small_nan-graphs 45 false true
+ptb_run ptb_small_nan-compile-graphs 60 true true
 
 {
     echo "GPU check $(date -u +%Y-%m-%dT%H:%M:%SZ), $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
@@ -75,7 +75,9 @@ import json, pathlib, sys
 for path in sorted(pathlib.Path(sys.argv[1]).glob("ptb_small_nan-*/summary.json")):
     s = json.loads(path.read_text())
     final = ", ".join(f"{k} {v:.4g}" for k, v in {**s["final"], **s["test"]}.items())
-    print(f"{path.parent.name}: {s['status']}, {s['steps']} steps in {s['wall_time_s']:.0f} s; {final}")
+    graphs = s.get("cuda_graphs")
+    graphs = f"; graphs {graphs}" if graphs else ""
+    print(f"{path.parent.name}: {s['status']}, {s['steps']} steps in {s['wall_time_s']:.0f} s; {final}{graphs}")
 EOF
 } >"$OUT/summary.txt"
 cat "$OUT/summary.txt"

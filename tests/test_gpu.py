@@ -166,3 +166,65 @@ def test_custom_loop_equals_cudnn_with_tf32_off(layer_class):
     expected = _outputs_and_grads(fused, x)
     for got, want in zip(_outputs_and_grads(loop, x), expected, strict=True):
         torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)  # TF32 errs by ~1e-3
+
+
+# trainer.cuda_graphs: the tiny PTB's epochs are a few steps, so the lr decay is turned off
+# (a change every epoch would re-capture too often and switch graphs off; tested on CPU)
+GRAPHED = [
+    *(o for o in PTB_NOISY if not o.startswith(("trainer.max_steps=", "trainer.log_every="))),
+    "trainer.max_steps=30",
+    "trainer.log_every=10",
+    "optim.lr_decay=1.0",
+]
+
+
+def _final(summary: dict) -> dict[str, float]:
+    return {**summary["final"], **{f"test/{k}": v for k, v in summary["test"].items()}}
+
+
+@pytest.mark.usefixtures("tiny_ptb")
+@pytest.mark.parametrize(
+    "extra",
+    [[], ["optim=adam", "optim.lr=0.001"], ["trainer.compile=true"], ["act=nanil"]],
+    ids=["sgd", "adam", "compiled", "nanil"],
+)
+def test_cuda_graph_replays_train_like_the_eager_step(compose_config, tmp_path, extra):
+    """Captured once after the warm-up, replayed (logged steps eager), and the numbers of the
+    eager path: the same kernels, so equal up to float rounding of reordered reductions."""
+    overrides = _on("cuda", [*GRAPHED, *extra])
+    eager = train(compose_config(*overrides), tmp_path / "eager").summary
+    graphed = train(compose_config(*overrides, "trainer.cuda_graphs=true"), tmp_path / "g").summary
+    assert graphed["status"] == "completed" and eager["cuda_graphs"] is None
+    stats = graphed["cuda_graphs"]
+    assert stats["captures"] == 1 and stats["enabled"]
+    assert stats["replayed_steps"] + stats["eager_steps"] == 30 and stats["replayed_steps"] >= 20
+    got, want = _final(graphed), _final(eager)
+    assert got.keys() == want.keys()
+    for key in want:
+        assert got[key] == pytest.approx(want[key], rel=1e-4), key
+
+
+@pytest.mark.usefixtures("tiny_ptb")
+def test_cuda_graph_run_resumes(straight_and_resumed):
+    """A resumed graphed run warms up eagerly again and ends where the straight run does."""
+    straight, resumed = straight_and_resumed(
+        _on("cuda", [*GRAPHED, "trainer.cuda_graphs=true"]), stop_step=12
+    )
+    assert resumed["status"] == "completed" and resumed["cuda_graphs"]["captures"] == 1
+    for key, value in _final(straight).items():
+        assert _final(resumed)[key] == pytest.approx(value, rel=1e-4), key
+
+
+@pytest.mark.usefixtures("tiny_ptb")
+def test_cuda_graphs_recapture_when_the_lr_decays(compose_config, tmp_path):
+    overrides = [
+        *(o for o in GRAPHED if o != "optim.lr_decay=1.0"),
+        "trainer.max_steps=80",
+        "optim.lr_decay_start_epoch=1",
+        "trainer.track_saturation=false",
+    ]
+    cfg = compose_config(*_on("cuda", overrides), "trainer.cuda_graphs=true")
+    summary = train(cfg, tmp_path / "run").summary
+    assert summary["status"] == "completed"
+    # a tiny PTB epoch is far shorter than the 20 replays a graph must last: capturing stops
+    assert summary["cuda_graphs"]["captures"] >= 1 and not summary["cuda_graphs"]["enabled"]

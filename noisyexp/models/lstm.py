@@ -74,7 +74,9 @@ def _ifog_order(hidden_size: int, device: torch.device) -> torch.Tensor:
     call covers them without a copy.
     """
     blocks = torch.arange(4 * hidden_size, device=device).view(4, hidden_size)
-    return blocks[[0, 1, 3, 2]].reshape(-1)
+    # slices, not blocks[[0, 1, 3, 2]]: a list index is host data copied to the device, which
+    # a CUDA graph capture cannot hold
+    return torch.cat((blocks[:2], blocks[3:], blocks[2:3])).reshape(-1)
 
 
 class LSTM(_RecurrentLayer):

@@ -100,6 +100,15 @@ class RNNLanguageModel(nn.Module):
         for weight in weights:
             nn.init.uniform_(weight, -init_scale, init_scale)
 
+    def zero_state(self, batch_size: int) -> RNNState:
+        """The state ``forward`` starts from when given None, as tensors to fill in place."""
+        weight = self.decoder.weight
+
+        def zeros() -> torch.Tensor:
+            return weight.new_zeros(self.rnn.num_layers, batch_size, self.rnn.hidden_size)
+
+        return (zeros(), zeros()) if self.cell == "lstm" else zeros()
+
     def forward(
         self, tokens: torch.Tensor, state: RNNState = None
     ) -> tuple[torch.Tensor, RNNState]:

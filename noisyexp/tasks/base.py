@@ -68,6 +68,9 @@ class Task(abc.ABC):
     #: where a task may write files of its own (translations): the trainer sets it to the run
     #: directory, which holds ``checkpoints/``; None outside a run
     output_dir: Path | None = None
+    #: whether the task implements the static-buffer step (:meth:`static_batch`,
+    #: :meth:`static_forward`, :meth:`static_carry`) that ``trainer.cuda_graphs`` captures
+    supports_static_step: bool = False
 
     def __init__(
         self,
@@ -109,6 +112,26 @@ class Task(abc.ABC):
     @abc.abstractmethod
     def evaluate(self, model: nn.Module, split: str) -> dict[str, float]:
         """Metrics on ``split`` ('valid' or 'test'), with the model in eval mode."""
+
+    # ---- the static-buffer step (optional; see ``supports_static_step``) -----------------
+    # A CUDA graph replays fixed kernels on fixed memory, so the step is split in three: the
+    # batch of ``step`` copied into buffers that never move (outside the graph), the forward
+    # pass on those buffers, and the carried state written back in place once the backward
+    # pass no longer needs it. Run in that order, the three equal :meth:`train_step`.
+
+    def static_batch(self, model: nn.Module, step: int) -> int:
+        """Copy step ``step``'s batch (and reset or restore the carried state) into the static
+        buffers, allocating them on first use; returns the number of predictions."""
+        raise NotImplementedError(f"{type(self).__name__} has no static-buffer step")
+
+    def static_forward(self, model: nn.Module) -> StepOutput:
+        """:meth:`train_step`'s forward pass and loss on the static buffers (no host syncs)."""
+        raise NotImplementedError(f"{type(self).__name__} has no static-buffer step")
+
+    def static_carry(self) -> None:
+        """Write the carried state of the last :meth:`static_forward` into its buffers, in
+        place (called after the backward pass)."""
+        raise NotImplementedError(f"{type(self).__name__} has no static-buffer step")
 
     def on_evaluate(self, metrics: dict[str, float], step: int) -> None:  # noqa: B027
         """Hook called with the validation metrics after each evaluation (e.g. curricula)."""

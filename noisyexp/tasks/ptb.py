@@ -130,6 +130,22 @@ class WordLMConfig(LanguageModelConfig):
     corpus_dir: str = ""
 
 
+@dataclass
+class _StaticBuffers:
+    """The tensors a captured training step reads: the window and the carried state."""
+
+    inputs: torch.Tensor  # (T, B) int64
+    targets: torch.Tensor  # (T, B) int64
+    state: RNNState  # what the model takes: a GRU's h, an LSTM's (h, c)
+
+
+def _parts(state: RNNState) -> list[torch.Tensor]:
+    """The tensors of a state (none for None)."""
+    if state is None:
+        return []
+    return [state] if torch.is_tensor(state) else list(state)
+
+
 class LanguageModelTask(Task):
     """Truncated-BPTT training and carried-state evaluation of a :class:`RNNLanguageModel`.
 
@@ -139,6 +155,7 @@ class LanguageModelTask(Task):
 
     primary_metric = "ppl"
     dataset_name = "wordlm"
+    supports_static_step = True
 
     cfg: LanguageModelConfig
 
@@ -167,6 +184,8 @@ class LanguageModelTask(Task):
             )
         self._state: RNNState = None
         self._next_step = 0
+        self._static: _StaticBuffers | None = None  # trainer.cuda_graphs: see static_batch
+        self._pending: RNNState = None  # static_forward's new state, until static_carry
 
     def _load(self) -> tuple[dict[str, list[str]], str, dict[str, Any]]:
         """Token lists of train/valid/test, the data set checksum, extra summary fields."""
@@ -215,15 +234,70 @@ class LanguageModelTask(Task):
         last step trained (a state from another window would be meaningless).
         """
         window = step % self._steps_per_epoch
-        if window == 0 or step != self._next_step:
+        if self._starts_fresh(step):
             self._state = None
         inputs, targets = get_window(self.train_data, window, self.cfg.bptt)  # (T, B) each
-        logits, state = model(inputs, self._state)  # (T, B, V)
+        output, state = self._window_loss(model, inputs, targets, self._state)
         self._state = detach_state(state)
         self._next_step = step + 1
+        return output
+
+    def _starts_fresh(self, step: int) -> bool:
+        """Whether ``step`` starts from zeros: an epoch's first window, or not the next step."""
+        return step % self._steps_per_epoch == 0 or step != self._next_step
+
+    def _window_loss(
+        self, model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, state: RNNState
+    ) -> tuple[StepOutput, RNNState]:
+        logits, state = model(inputs, state)  # (T, B, V)
         loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
         scale = inputs.size(0) if self.cfg.sum_over_time else 1  # window length, see the config
-        return StepOutput(loss=loss * scale, num_items=targets.numel(), reported_loss=loss)
+        output = StepOutput(loss=loss * scale, num_items=targets.numel(), reported_loss=loss)
+        return output, state
+
+    # ---- the static-buffer step (trainer.cuda_graphs) ------------------------------------
+    def static_batch(self, model: nn.Module, step: int) -> int:
+        """Window ``step`` into the input/target buffers; the state buffers zeroed for a fresh
+        start, else loaded from the carried state when it lives elsewhere (after a resume or
+        a plain step)."""
+        inputs, targets = get_window(self.train_data, step % self._steps_per_epoch, self.cfg.bptt)
+        if self._static is None:  # every training window is full length: shapes never change
+            self._static = _StaticBuffers(
+                torch.empty_like(inputs),
+                torch.empty_like(targets),
+                model.zero_state(inputs.size(1)),
+            )
+        buffers = self._static
+        buffers.inputs.copy_(inputs)
+        buffers.targets.copy_(targets)
+        if self._starts_fresh(step) or self._state is None:
+            for part in _parts(buffers.state):
+                part.zero_()
+        elif self._state is not buffers.state:
+            for part, value in zip(_parts(buffers.state), _parts(self._state), strict=True):
+                part.copy_(value)
+        self._state = buffers.state
+        self._next_step = step + 1
+        return targets.numel()
+
+    def static_forward(self, model: nn.Module) -> StepOutput:
+        """The window's loss from the state buffers; the new state waits for :meth:`static_carry`
+        (the backward pass still reads the old one)."""
+        buffers = self._static
+        if buffers is None:
+            raise RuntimeError("static_forward before static_batch")
+        output, self._pending = self._window_loss(
+            model, buffers.inputs, buffers.targets, buffers.state
+        )
+        return output
+
+    def static_carry(self) -> None:
+        """The last window's final state into the state buffers, in place."""
+        if self._static is None or self._pending is None:
+            raise RuntimeError("static_carry without a static_forward before it")
+        for part, value in zip(_parts(self._static.state), _parts(self._pending), strict=True):
+            part.copy_(value.detach())
+        self._pending = None
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module, split: str) -> dict[str, float]:
@@ -255,7 +329,7 @@ class LanguageModelTask(Task):
     def state_dict(self) -> dict[str, Any]:
         """The carried hidden state (tensors on the CPU) and the step it is for."""
         state = self._state
-        parts = [] if state is None else [state] if torch.is_tensor(state) else list(state)
+        parts = _parts(state)
         return {
             "next_step": self._next_step,
             "hidden": [part.cpu() for part in parts],
