@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The GPU checks in one go (under 10 minutes on one GPU): the card and versions, the `gpu`
-# tests, the LSTM and unit benchmarks, and 300 steps of PTB-small NAN eager, with
-# torch.compile, with CUDA graphs, and with both. Everything goes under one folder, with summary.txt listing the card, each
-# command, its exit status and wall time.
+# The GPU checks in one go (the time limits add up to under 10 minutes on one GPU): the card
+# and versions, the `gpu` tests, the LSTM benchmark, and 300 steps of PTB-small NAN eager, with
+# torch.compile, with CUDA graphs and with both, and of the cuDNN reference. Everything goes
+# under one folder, with summary.txt listing the card, each command, its exit status and wall
+# time.
 #
 #   scripts/gpu_check.sh [OUT]      OUT: default results/bench/gpu-YYYYMMDD
 #   DATA_DIR=dir                    PTB under dir/ptb (default ../shared/data)
@@ -40,10 +41,11 @@ run_step() {
     fi
 }
 
-ptb_run() {  # ptb_run NAME LIMIT_S COMPILE GRAPHS: 300 steps of PTB-small NAN in $OUT/NAME
+ptb_run() {  # ptb_run NAME LIMIT_S COMPILE GRAPHS [EXPERIMENT]: 300 steps in $OUT/NAME
     rm -rf "${OUT:?}/$1"  # this script's own run folder from an earlier try
-    run_step "$1.log" "$2" "$PY" -m noisyexp train experiment=ptb_small_nan \
-        trainer.max_steps=300 trainer.max_epochs=null trainer.eval_every=300 \
+    # no test pass: one stream over the test split is host-bound on a GPU (minutes, eager)
+    run_step "$1.log" "$2" "$PY" -m noisyexp train "experiment=${5:-ptb_small_nan}" \
+        trainer.max_steps=300 trainer.max_epochs=null trainer.eval_every=300 trainer.eval_test=false \
         trainer.device=cuda "trainer.compile=$3" "trainer.cuda_graphs=$4" trainer.progress=false \
         "paths.data_dir=$DATA_DIR" paths.download=false "hydra.run.dir=$OUT/$1"
 }
@@ -51,13 +53,14 @@ ptb_run() {  # ptb_run NAME LIMIT_S COMPILE GRAPHS: 300 steps of PTB-small NAN i
 run_step nvidia-smi.txt 20 nvidia-smi
 run_step versions.json 30 "$PY" -c 'import json, torch; from noisyexp.device import device_info;
 print(json.dumps(device_info(torch.device("cuda"))))'  # GPU, sm, torch, CUDA, cuDNN
-run_step pytest-gpu.txt 180 "$PY" -m pytest -m gpu -q -p no:cacheprovider tests
-run_step bench_lstm.json 120 "$PY" scripts/bench_lstm.py --device cuda --medium --char-gru --json
+run_step pytest-gpu.txt 170 "$PY" -m pytest -m gpu -q -p no:cacheprovider tests
+run_step bench_lstm.json 110 "$PY" scripts/bench_lstm.py --device cuda --medium --char-gru --json
 # the limits add up to under 10 minutes; the second compiled run reuses Inductor's cache
 ptb_run ptb_small_nan-compile 90 true false
 ptb_run ptb_small_nan-eager 45 false false
 ptb_run ptb_small_nan-graphs 45 false true
 ptb_run ptb_small_nan-compile-graphs 60 true true
+ptb_run ptb_small_reference-cudnn 25 false false ptb_small_reference
 
 {
     echo "GPU check $(date -u +%Y-%m-%dT%H:%M:%SZ), $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
@@ -72,7 +75,7 @@ ptb_run ptb_small_nan-compile-graphs 60 true true
     "$PY" - "$OUT" <<'EOF' || true
 import json, pathlib, sys
 
-for path in sorted(pathlib.Path(sys.argv[1]).glob("ptb_small_nan-*/summary.json")):
+for path in sorted(pathlib.Path(sys.argv[1]).glob("ptb_small_*/summary.json")):
     s = json.loads(path.read_text())
     final = ", ".join(f"{k} {v:.4g}" for k, v in {**s["final"], **s["test"]}.items())
     graphs = s.get("cuda_graphs")
