@@ -61,8 +61,8 @@ class StaticStep:
     """Forward, backward, clipping and update over the task's static buffers.
 
     The plain step's operations in the plain step's order, with no host synchronisation (the
-    loss is not read inside). ``loss`` holds the reported loss of the last step run: a tensor
-    that a graph replay overwrites in place.
+    loss is not read inside). ``loss`` holds the reported loss of the last step run, eager or
+    replayed: one tensor, written in place by each.
     """
 
     def __init__(
@@ -93,7 +93,10 @@ class StaticStep:
         self.optimizer.step()
         self.task.static_carry()
         reported = output.reported_loss if output.reported_loss is not None else output.loss
-        self.loss = reported.detach()
+        if self.loss is None:
+            self.loss = reported.detach().clone()
+        else:
+            self.loss.copy_(reported.detach())
 
 
 class CaptureBackend(Protocol):
@@ -158,7 +161,6 @@ class GraphedStep:
         self._eager_left = warmup  # eager steps before the next capture
         self._key: Hashable = None  # the frozen values the current graph holds
         self._replay: Callable[[], None] | None = None
-        self._graph_loss: torch.Tensor | None = None  # the loss tensor a replay writes
 
     def __call__(
         self, step: int, key: Hashable, *, eager: bool = False
@@ -176,21 +178,18 @@ class GraphedStep:
             self.backend.run_eager(self.static.run)
             self._eager_left = max(0, self._eager_left - 1)
             self.eager_steps += 1
-            loss = self.static.loss
         else:
             if self._replay is None:
                 self.static.drop_grads()
                 self._replay = self.backend.capture(self.static.run)
-                self._graph_loss = self.static.loss  # eager steps in between rebind static.loss
                 self.captures += 1
                 log.info("trainer.cuda_graphs: captured the training step at step %d", step)
                 self.replays = 0
             self._replay()
             self.replays += 1
             self.total_replays += 1
-            loss = self._graph_loss
-        assert loss is not None
-        return loss, num_items
+        assert self.static.loss is not None
+        return self.static.loss, num_items
 
     def stats(self) -> dict[str, int | bool]:
         """What ran how, this session (a resumed run counts from its resume)."""
@@ -210,5 +209,5 @@ class GraphedStep:
                 "step runs eagerly from here",
                 self.replays,
             )
-        self._replay, self._graph_loss = None, None
+        self._replay = None
         self._eager_left = max(self._eager_left, 1)  # new values may recompile: not in a capture

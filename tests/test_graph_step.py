@@ -10,6 +10,7 @@ real graphs on a CUDA machine.
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,9 @@ from noisyexp.optimizers import make_optimizer
 from noisyexp.tasks.mnist import MNISTTask
 from noisyexp.tasks.ptb import WordLMConfig, WordLMTask
 from noisyexp.tasks.unique_count import UniqueCountTask
+from noisyexp.train import train
 from noisyexp.units import build_units
+from tests.test_experiments import tiny_ptb  # noqa: F401 (a fixture, used by name)
 
 CPU = torch.device("cpu")
 TRAIN = "".join(f"w{i % 7} w{(i + 1) % 7} w{(i + 3) % 7} w{(i + 5) % 7}\n" for i in range(12))
@@ -185,11 +188,9 @@ def test_the_host_op_checks_can_fail(tmp_path):
 
 
 class _StandIn:
-    """A capture backend whose 'graph' runs the step on replay and writes the loss into the
-    tensor the capture left, as a real replay writes into graph memory."""
+    """A capture backend whose 'graph' runs the step on each replay (a capture runs nothing)."""
 
-    def __init__(self, static: StaticStep) -> None:
-        self.static = static
+    def __init__(self) -> None:
         self.calls: list[str] = []
 
     def run_eager(self, fn):
@@ -198,13 +199,10 @@ class _StandIn:
 
     def capture(self, fn):
         self.calls.append("capture")
-        captured = torch.full((), float("nan"), dtype=torch.float64)
-        self.static.loss = captured  # a capture runs no kernel: the loss is not computed yet
 
         def replay():
             self.calls.append("replay")
             fn()
-            captured.copy_(self.static.loss)
 
         return replay
 
@@ -213,7 +211,7 @@ def test_graphed_step_warms_up_captures_once_and_replays(tmp_path, compose_confi
     plain = _setup(tmp_path / "a", compose_config, "nan")
     task, model, optimizer, _ = _setup(tmp_path / "b", compose_config, "nan")
     static = StaticStep(task, model, optimizer, clip_norm=5.0)
-    backend = _StandIn(static)
+    backend = _StandIn()
     graphed = GraphedStep(static, backend, warmup=2, min_replays=3)
     for step in range(8):
         eager = step == 5  # a logged step, between replays
@@ -237,7 +235,7 @@ def test_graphed_step_recaptures_when_lr_changes_and_gives_up_when_it_changes_of
 ):
     task, model, optimizer, _ = _setup(tmp_path, compose_config, "nan")
     static = StaticStep(task, model, optimizer, clip_norm=5.0)
-    backend = _StandIn(static)
+    backend = _StandIn()
     graphed = GraphedStep(static, backend, warmup=1, min_replays=3)
     keys = [1.0] * 5 + [0.5] * 3 + [0.25] * 3
     for step, lr in enumerate(keys):
@@ -279,3 +277,58 @@ def test_cuda_graphs_on_cpu_is_a_one_line_error(tmp_path, capsys):
     assert len(err) == 1 and "trainer.cuda_graphs=true" in err[0], err
     assert "static-buffer step" in err[0]
     assert not list(tmp_path.rglob("summary.json"))
+
+
+@pytest.fixture
+def stand_in_graphs(monkeypatch):
+    """trainer.cuda_graphs on CPU, its graphs replaced by the stand-in backend."""
+    from noisyexp import train as train_module
+
+    monkeypatch.setattr(train_module, "cuda_graphs_unavailable", lambda *args, **kwargs: None)
+    monkeypatch.setattr(train_module, "CudaBackend", lambda generator: _StandIn())
+
+
+PTB_RUN = [
+    "experiment=ptb_small_nan",
+    "task.batch_size=2",
+    "task.bptt=3",
+    "task.eval_batch_size=2",
+    "trainer.max_steps=40",
+    "trainer.max_epochs=null",
+    "trainer.eval_every=10",
+    "trainer.log_every=7",
+    "trainer.device=cpu",
+]
+
+
+@pytest.mark.usefixtures("tiny_ptb", "stand_in_graphs")
+def test_a_graphed_run_trains_like_a_plain_run_and_resumes(
+    compose_config, tmp_path, straight_and_resumed
+):
+    """Through the trainer: logged steps eager, the rest replayed, evaluations in between, a
+    resume in the middle, and the lr decaying each 8-step epoch from step 24 (too often for
+    graphs: the rest runs eagerly); the numbers of the plain path, bit for bit."""
+    overrides = [*PTB_RUN, "optim.lr_decay_start_epoch=3", "optim.lr_decay=0.5"]
+    plain = train(compose_config(*overrides), tmp_path / "plain").summary
+    straight, resumed = straight_and_resumed([*overrides, "trainer.cuda_graphs=true"], 23)
+    assert plain["cuda_graphs"] is None
+    for run in (straight, resumed):
+        assert run["status"] == "completed" and run["steps"] == 40
+        assert run["final"] == plain["final"] and run["test"] == plain["test"]
+        assert run["best"] == plain["best"]
+    # warm-up 0-2, capture at 3, replays to 23 but the logged steps 6, 13, 20; at 24 the lr
+    # changed after 18 < 20 replays: eager from there
+    assert straight["cuda_graphs"] == {
+        "captures": 1,
+        "replayed_steps": 18,
+        "eager_steps": 22,
+        "enabled": False,
+    }
+    assert sum(resumed["cuda_graphs"][k] for k in ("replayed_steps", "eager_steps")) == 17
+    losses = _train_losses(tmp_path / "plain")
+    assert len(losses) == 4 and _train_losses(tmp_path / "straight") == losses
+
+
+def _train_losses(run_dir: Path) -> list[float]:
+    with (run_dir / "metrics.jsonl").open() as rows:
+        return [json.loads(row)["train/loss"] for row in rows if "train/loss" in row]
