@@ -112,8 +112,8 @@ class CudaBackend:
     whole-network capture recipe does), and the noise generator registered with each graph so
     replays advance its Philox offset the way eager draws do."""
 
-    def __init__(self, noise_generator: torch.Generator) -> None:
-        self.noise_generator = noise_generator
+    def __init__(self, noise_generator: torch.Generator | None) -> None:
+        self.noise_generator = noise_generator  # None: the units draw from the default one
         self.stream = torch.cuda.Stream()
 
     def run_eager(self, fn: Callable[[], None]) -> None:
@@ -126,7 +126,8 @@ class CudaBackend:
 
     def capture(self, fn: Callable[[], None]) -> Callable[[], None]:
         graph = torch.cuda.CUDAGraph()
-        graph.register_generator_state(self.noise_generator)  # the default one is registered
+        if self.noise_generator is not None:  # a capture registers the default one itself
+            graph.register_generator_state(self.noise_generator)
         with torch.cuda.graph(graph, stream=self.stream):
             fn()
         return graph.replay

@@ -12,7 +12,10 @@ reported) so that a busy machine slows them alike:
 * ``custom_noisy``: the custom layer with NAN units (noisy hard-sigmoid gates, noisy hard-tanh
   cells) in training mode, drawing noise every step (the plain path);
 * ``custom_noisy_fast``: the same units with ``fast_step=True`` (``trainer.compile=true``): one
-  ``torch.compile``-d kernel per time step, the noise of a window in one draw.
+  ``torch.compile``-d kernel per time step, the noise of a window in one draw;
+* on CUDA only, ``custom_noisy_graph`` and ``custom_noisy_fast_graph``: those two steps captured
+  as one CUDA graph and replayed (``trainer.cuda_graphs=true``, :mod:`noisyexp.graph_step`);
+  their ops per step are what runs outside the graph plus 1, the graph's launch.
 
 ``ops_per_step`` counts what one training step launches, the GPU's launch count measured on
 any device with the profiler: the top-level aten operations that run a kernel (views such as
@@ -45,6 +48,7 @@ import torch
 from torch import nn
 
 VARIANTS = ("nn.LSTM", "custom_reference", "custom_noisy", "custom_noisy_fast")
+GRAPH_VARIANTS = ("custom_noisy_graph", "custom_noisy_fast_graph")  # CUDA only
 VOCAB_SIZE = 10_000
 
 
@@ -204,6 +208,59 @@ class _Trainer:
         return launching, dispatched
 
 
+class _FixedWindow:
+    """The bench's fixed batch as a static-buffer task: what ``trainer.cuda_graphs`` captures
+    (the batch never changes here, so loading a step copies nothing)."""
+
+    def __init__(self, inputs: torch.Tensor, targets: torch.Tensor, state: object) -> None:
+        self.inputs, self.targets, self.state = inputs, targets, state
+        self.pending: object = None
+
+    @staticmethod
+    def _parts(state: object) -> list[torch.Tensor]:
+        return list(state) if isinstance(state, tuple) else [state]
+
+    def static_batch(self, model: nn.Module, step: int) -> int:
+        return self.targets.numel()
+
+    def static_forward(self, model: nn.Module):  # -> StepOutput
+        from noisyexp.tasks.base import StepOutput
+
+        logits, self.pending = model(self.inputs, self.state)  # (T, B, V)
+        loss = nn.functional.cross_entropy(logits.flatten(0, 1), self.targets.flatten())
+        return StepOutput(loss=loss)
+
+    def static_carry(self) -> None:
+        for part, value in zip(self._parts(self.state), self._parts(self.pending), strict=True):
+            part.copy_(value.detach())
+
+
+class _GraphedTrainer(_Trainer):
+    """A noisy variant's step captured as a CUDA graph after one eager step (the bench's own
+    warm-up steps then hold the capture), then replayed."""
+
+    def __init__(self, variant: str, shape: Shape, device: torch.device) -> None:
+        from noisyexp import activations
+        from noisyexp.graph_step import CudaBackend, GraphedStep, StaticStep
+
+        super().__init__(variant.removesuffix("_graph"), shape, device)
+        generator = torch.Generator(device=device).manual_seed(2)
+        activations.set_noise_generator(self.model, generator)
+        window = _FixedWindow(self.inputs, self.targets, self.model.zero_state(shape.batch_size))
+        static = StaticStep(window, self.model, self.optimizer, clip_norm=5.0)  # type: ignore[arg-type]
+        self.graphed = GraphedStep(static, CudaBackend(generator), warmup=1)
+        self.steps_run = 0
+
+    def step(self) -> None:
+        """One replay (the first one eager, the second one captures first)."""
+        self.graphed(self.steps_run, None)
+        self.steps_run += 1
+
+    def ops_per_step(self) -> tuple[int, int]:
+        launching, dispatched = super().ops_per_step()
+        return launching + 1, dispatched  # + the graph's launch, not an aten event
+
+
 def _top_level_ops(events: list) -> Counter:
     """aten ops not called by another aten op, and compiled-graph kernels, by name."""
     counts: Counter = Counter()
@@ -229,7 +286,12 @@ def measure(
     """Tokens/s and ops per step of each variant, interleaved round by round so that machine
     load hits all alike. Reports the median over rounds (and the best round) of ``steps`` steps.
     """
-    trainers = {name: _Trainer(name, shape, torch.device(device)) for name in variants}
+    trainers = {
+        name: (_GraphedTrainer if name in GRAPH_VARIANTS else _Trainer)(
+            name, shape, torch.device(device)
+        )
+        for name in variants
+    }
     for trainer in trainers.values():
         trainer.time_steps(warmup)  # the fast variant compiles here
     seconds: dict[str, list[float]] = {name: [] for name in variants}
@@ -279,7 +341,7 @@ def peak_rss_mib(variant: str, steps: int) -> float:
 def _print_table(title: str, results: dict[str, dict[str, float]]) -> None:
     print(title)
     header = ("variant", "tokens/s", "x nn.LSTM", "ms/step", "ops/step", "dispatched", "saved MiB")
-    widths = (19, 10, 11, 10, 10, 12, 11)
+    widths = (25, 10, 11, 10, 10, 12, 11)
     print(
         "".join(
             f"{t:<{w}}" if i == 0 else f"{t:>{w}}"
@@ -288,7 +350,7 @@ def _print_table(title: str, results: dict[str, dict[str, float]]) -> None:
     )
     for name, r in results.items():
         print(
-            f"{name:<19}{r['tokens_per_s']:>10.0f}{r['speed_vs_nn_lstm']:>11.2f}"
+            f"{name:<25}{r['tokens_per_s']:>10.0f}{r['speed_vs_nn_lstm']:>11.2f}"
             f"{r['ms_per_step']:>10.1f}{r['ops_per_step']:>10d}{r['dispatched_ops_per_step']:>12d}"
             f"{r['saved_mib']:>11.1f}"
         )
@@ -320,14 +382,15 @@ def main(argv: list[str] | None = None) -> None:
         print(_own_peak_rss_mib())
         return
     timing = (args.rounds, args.steps, args.warmup, args.device)
-    results: dict = measure(SMALL, VARIANTS, *timing)
+    variants = VARIANTS + (GRAPH_VARIANTS if args.device.startswith("cuda") else ())
+    results: dict = measure(SMALL, variants, *timing)
     if args.device == "cpu":
         for name, result in results.items():
             result["peak_rss_mib"] = peak_rss_mib(name, args.warmup)
     if args.medium:
-        results["medium"] = measure(MEDIUM, VARIANTS, *timing)
+        results["medium"] = measure(MEDIUM, variants, *timing)
     if args.char_gru:
-        results["char_gru"] = measure(CHAR_GRU, VARIANTS, *timing)
+        results["char_gru"] = measure(CHAR_GRU, variants, *timing)
     if args.json:
         print(json.dumps(results))
         return
@@ -340,7 +403,7 @@ def main(argv: list[str] | None = None) -> None:
             f"PTB {shape.name} training step ({shape.cell}, {shape.num_layers}x"
             f"{shape.hidden_size}, batch {shape.batch_size}, unroll {shape.bptt}); {where}; "
             f"median of {args.rounds} interleaved rounds of {args.steps} steps",
-            {k: v for k, v in table.items() if k in VARIANTS},
+            {k: v for k, v in table.items() if k in variants},
         )
 
 

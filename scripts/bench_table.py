@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 VARIANTS = ("nn.LSTM", "custom_reference", "custom_noisy", "custom_noisy_fast")
+GRAPH_VARIANTS = ("custom_noisy_graph", "custom_noisy_fast_graph")  # in CUDA records only
 SHAPES = {  # key in the JSON (None: the top level) -> description
     None: "PTB small: 2 × 200 LSTM, batch 20, unroll 20",
     "medium": "PTB medium: 2 × 650 LSTM, batch 20, unroll 35, dropout 0.5",
@@ -37,7 +38,7 @@ def _lstm_rows(results: dict, threads: int) -> list[str]:
         table = results if key is None else results.get(key)
         if table is None:
             continue
-        for variant in VARIANTS:
+        for variant in (*VARIANTS, *(v for v in GRAPH_VARIANTS if v in table)):
             r = table[variant]
             shown = "nn.GRU" if key == "char_gru" and variant == "nn.LSTM" else variant
             rows.append(
