@@ -295,8 +295,9 @@ class TrainerConfig:
     #: costs ~30 s per model kind; on a GPU it removes most of a noisy step's launches
     compile: bool = False
     #: capture the training step as a CUDA graph and replay it (one launch a step instead of
-    #: thousands); CUDA and the language-model tasks only, re-captured when the lr or the noise
-    #: scale changes, logged steps eager (see noisyexp/graph_step.py)
+    #: thousands); CUDA only, and tasks with a static-buffer step (language models,
+    #: classifiers); re-captured when the lr or the noise scale changes, logged steps eager
+    #: (see noisyexp/graph_step.py)
     cuda_graphs: bool = False
 
     def __post_init__(self) -> None:

@@ -26,6 +26,7 @@ from typing import Protocol
 import torch
 from torch import nn
 
+from noisyexp.tasks import get_task, task_names
 from noisyexp.tasks.base import Task
 
 __all__ = [
@@ -43,9 +44,9 @@ def cuda_graphs_unavailable(device: torch.device, task: Task, *, skip_nonfinite:
     """Why this run's step cannot be captured, or None when it can (the task first: that
     answer does not depend on the machine)."""
     if not task.supports_static_step:
+        able = [name for name in task_names() if get_task(name)[1].supports_static_step]
         return (
-            f"{type(task).__name__} has no static-buffer step (the language-model "
-            "tasks ptb, ptb_char and wordlm have one)"
+            f"{type(task).__name__} has no static-buffer step (tasks with one: {', '.join(able)})"
         )
     if skip_nonfinite:
         return (

@@ -441,7 +441,7 @@ def bad_input_cases() -> list[tuple[str, list[str], str]]:
         ("log_every 0", ["train", *t, "trainer.log_every=0"], ""),
         ("unknown device", ["train", *t, "trainer.device=tpu"], ""),
         ("num_threads 0", ["train", *t, "trainer.num_threads=0"], ""),
-        ("cuda_graphs on gaussians", ["train", *t, "trainer.cuda_graphs=true"], ""),
+        ("cuda_graphs on copy", ["train", *t, "task=copy", "trainer.cuda_graphs=true"], ""),
         (
             "cuda_graphs on CPU",
             ["train", *t, *f"{c}ok trainer.device=cpu trainer.cuda_graphs=true".split()],

@@ -228,3 +228,22 @@ def test_cuda_graphs_recapture_when_the_lr_decays(compose_config, tmp_path):
     assert summary["status"] == "completed"
     # a tiny PTB epoch is far shorter than the 20 replays a graph must last: capturing stops
     assert summary["cuda_graphs"]["captures"] >= 1 and not summary["cuda_graphs"]["enabled"]
+
+
+def test_cuda_graph_replays_a_classification_task(compose_config, tmp_path):
+    """Three Gaussians (MLP, NAN units, Adam): a gathered batch copied in, nothing carried."""
+    overrides = _on(
+        "cuda",
+        [
+            "task=gaussians",
+            "act='nan'",
+            "optim=adam",
+            "trainer.max_steps=40",
+            "trainer.eval_every=20",
+        ],
+    )
+    eager = train(compose_config(*overrides), tmp_path / "eager").summary
+    graphed = train(compose_config(*overrides, "trainer.cuda_graphs=true"), tmp_path / "g").summary
+    assert graphed["status"] == "completed" and graphed["cuda_graphs"]["captures"] == 1
+    for key, value in _final(eager).items():
+        assert _final(graphed)[key] == pytest.approx(value, rel=1e-4), key

@@ -23,6 +23,7 @@ from noisyexp.cli import main
 from noisyexp.graph_step import GraphedStep, StaticStep, cuda_graphs_unavailable
 from noisyexp.models.units import Units
 from noisyexp.optimizers import make_optimizer
+from noisyexp.tasks import get_task
 from noisyexp.tasks.mnist import MNISTTask
 from noisyexp.tasks.ptb import WordLMConfig, WordLMTask
 from noisyexp.tasks.unique_count import UniqueCountTask
@@ -256,27 +257,56 @@ def test_what_cannot_be_captured_is_named(tmp_path):
     assert cuda_graphs_unavailable(cuda, task, skip_nonfinite=0) is None
     assert "CUDA device" in cuda_graphs_unavailable(CPU, task, skip_nonfinite=0)
     assert "skip_nonfinite=0" in cuda_graphs_unavailable(cuda, task, skip_nonfinite=2)
-    assert not MNISTTask.supports_static_step and not UniqueCountTask.supports_static_step
-    mnist = object.__new__(MNISTTask)  # the check reads the class only
-    assert "MNISTTask has no static-buffer step" in cuda_graphs_unavailable(
-        cuda, mnist, skip_nonfinite=0
+    assert MNISTTask.supports_static_step and not UniqueCountTask.supports_static_step
+    counting = object.__new__(UniqueCountTask)  # the check reads the class only
+    why = cuda_graphs_unavailable(cuda, counting, skip_nonfinite=0)
+    assert why == (
+        "UniqueCountTask has no static-buffer step "
+        "(tasks with one: gaussians, mnist, ptb, ptb_char, wordlm)"
     )
 
 
-def test_cuda_graphs_on_cpu_is_a_one_line_error(tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("task", "message"),
+    [("copy", "CopyTask has no static-buffer step"), ("gaussians", "need a CUDA device")],
+)
+def test_cuda_graphs_where_they_cannot_run_is_a_one_line_error(tmp_path, capsys, task, message):
     args = [
         f"paths.results_dir={tmp_path}",
         "trainer.progress=false",
         "trainer.device=cpu",
         "trainer.max_steps=1",
         "trainer.cuda_graphs=true",
-        "task=gaussians",
+        f"task={task}",
     ]
     assert main(["train", *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "trainer.cuda_graphs=true" in err[0], err
-    assert "static-buffer step" in err[0]
+    assert message in err[0]
     assert not list(tmp_path.rglob("summary.json"))
+
+
+@pytest.mark.parametrize("optim", ["sgd", "adam"])
+def test_the_static_step_of_a_classification_task_equals_its_plain_step(compose_config, optim):
+    """Three Gaussians (the MLP, NAN units): a buffered batch per step, nothing carried."""
+    runs = []
+    for _ in range(2):
+        cfg = compose_config("task=gaussians", "act='nan'", f"optim={optim}")
+        _, task_class = get_task("gaussians")
+        task = task_class(cfg.task, data_dir=Path("."), seed=3, device=CPU)
+        torch.manual_seed(0)
+        model = task.build_model(build_units(cfg.act))
+        activations.set_noise_generator(model, torch.Generator().manual_seed(7))
+        runs.append((task, model, make_optimizer(cfg.optim, model)))
+    static = StaticStep(*runs[1], clip_norm=5.0)
+    for step in range(2 * runs[0][0].steps_per_epoch() + 1):  # into a new epoch's permutation
+        output = runs[0][0].train_step(runs[0][1], step)
+        runs[0][2].zero_grad(set_to_none=True)
+        output.loss.backward()
+        nn.utils.clip_grad_norm_(runs[0][1].parameters(), 5.0)
+        runs[0][2].step()
+        torch.testing.assert_close(_static_step(static, step), output.loss.detach(), rtol=0, atol=0)
+    _same_parameters(runs[0][1], runs[1][1])
 
 
 @pytest.fixture

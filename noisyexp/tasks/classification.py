@@ -43,13 +43,42 @@ class ClassificationTask(Task):
         return inputs, labels
 
     def train_step(self, model: nn.Module, step: int) -> StepOutput:
+        return self._loss(model, *self._batch(step))
+
+    def _batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Step ``step``'s examples and labels, gathered on the device."""
         inputs, labels = self._split("train")
         index = step_batch_indices(len(labels), self.batch_size, self.seed, step)
         index = index.to(self.device)
-        batch_x, batch_y = inputs[index], labels[index]
+        return inputs[index], labels[index]
+
+    @staticmethod
+    def _loss(model: nn.Module, batch_x: torch.Tensor, batch_y: torch.Tensor) -> StepOutput:
         logits = model(batch_x)
         loss = F.cross_entropy(logits, batch_y)
-        return StepOutput(loss=loss, num_items=len(index))
+        return StepOutput(loss=loss, num_items=len(batch_y))
+
+    # ---- the static-buffer step (trainer.cuda_graphs): no carried state -----------------
+    supports_static_step = True
+    _static: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def static_batch(self, model: nn.Module, step: int) -> int:
+        """Step ``step``'s batch into the example and label buffers (same size every step)."""
+        batch_x, batch_y = self._batch(step)
+        if self._static is None:
+            self._static = (torch.empty_like(batch_x), torch.empty_like(batch_y))
+        self._static[0].copy_(batch_x)
+        self._static[1].copy_(batch_y)
+        return len(batch_y)
+
+    def static_forward(self, model: nn.Module) -> StepOutput:
+        """The loss of the buffered batch."""
+        if self._static is None:
+            raise RuntimeError("static_forward before static_batch")
+        return self._loss(model, *self._static)
+
+    def static_carry(self) -> None:
+        """Nothing is carried from one batch to the next."""
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module, split: str) -> dict[str, float]:
