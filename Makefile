@@ -78,9 +78,10 @@ format: $(STAMP)  ## ruff: fix what can be fixed and format
 	$(BIN)/ruff check --fix noisyexp tests scripts
 	$(BIN)/ruff format noisyexp tests scripts
 
-bench: $(STAMP)  ## speed and memory of the units and of the LSTMs (prints numbers)
+DEVICE ?= cpu
+bench: $(STAMP)  ## speed and memory of the units and of the LSTMs (prints numbers; DEVICE=cuda: the LSTMs on a GPU)
 	$(BIN)/python scripts/bench_activations.py --threads 1
-	$(BIN)/python scripts/bench_lstm.py --threads 1
+	$(BIN)/python scripts/bench_lstm.py --threads 1 --device $(DEVICE)
 	$(BIN)/python scripts/bench_eval.py --threads 1
 
 smoke: $(STAMP)  ## two shrunk steps of every experiment preset
