@@ -153,8 +153,7 @@ class GraphedStep:
         warmup: int = 3,
         min_replays: int = 20,
     ) -> None:
-        self.static, self.backend = static, backend
-        self.warmup, self.min_replays = warmup, min_replays
+        self.static, self.backend, self.min_replays = static, backend, min_replays
         self.enabled = True
         self.captures = 0  # graphs captured so far
         self.replays = 0  # replays of the current graph

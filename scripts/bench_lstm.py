@@ -216,10 +216,6 @@ class _FixedWindow:
         self.inputs, self.targets, self.state = inputs, targets, state
         self.pending: object = None
 
-    @staticmethod
-    def _parts(state: object) -> list[torch.Tensor]:
-        return list(state) if isinstance(state, tuple) else [state]
-
     def static_batch(self, model: nn.Module, step: int) -> int:
         return self.targets.numel()
 
@@ -231,7 +227,9 @@ class _FixedWindow:
         return StepOutput(loss=loss)
 
     def static_carry(self) -> None:
-        for part, value in zip(self._parts(self.state), self._parts(self.pending), strict=True):
+        from noisyexp.models.rnn_lm import state_tensors
+
+        for part, value in zip(state_tensors(self.state), state_tensors(self.pending), strict=True):
             part.copy_(value.detach())
 
 

@@ -17,7 +17,7 @@ from noisyexp.models.gru import GRU
 from noisyexp.models.lstm import LSTM
 from noisyexp.models.units import UnitFactory
 
-__all__ = ["CELLS", "RNNLanguageModel", "RNNState", "detach_state"]
+__all__ = ["CELLS", "RNNLanguageModel", "RNNState", "detach_state", "state_tensors"]
 
 CELLS = ("lstm", "gru")
 
@@ -32,6 +32,13 @@ def detach_state(state: RNNState) -> RNNState:
     if isinstance(state, torch.Tensor):
         return state.detach()
     return type(state)(detach_state(part) for part in state)
+
+
+def state_tensors(state: RNNState) -> list[torch.Tensor]:
+    """The tensors of a state, in order: h, or h and c (none for None)."""
+    if state is None:
+        return []
+    return [state] if isinstance(state, torch.Tensor) else list(state)
 
 
 class RNNLanguageModel(nn.Module):

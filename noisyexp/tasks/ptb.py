@@ -38,7 +38,13 @@ from noisyexp.data.text import (
     word_tokens,
 )
 from noisyexp.errors import ConfigError, DataError
-from noisyexp.models.rnn_lm import CELLS, RNNLanguageModel, RNNState, detach_state
+from noisyexp.models.rnn_lm import (
+    CELLS,
+    RNNLanguageModel,
+    RNNState,
+    detach_state,
+    state_tensors,
+)
 from noisyexp.models.units import Units
 from noisyexp.tasks.base import DatasetInfo, StepOutput, Task
 
@@ -137,13 +143,6 @@ class _StaticBuffers:
     inputs: torch.Tensor  # (T, B) int64
     targets: torch.Tensor  # (T, B) int64
     state: RNNState  # what the model takes: a GRU's h, an LSTM's (h, c)
-
-
-def _parts(state: RNNState) -> list[torch.Tensor]:
-    """The tensors of a state (none for None)."""
-    if state is None:
-        return []
-    return [state] if torch.is_tensor(state) else list(state)
 
 
 class LanguageModelTask(Task):
@@ -271,10 +270,12 @@ class LanguageModelTask(Task):
         buffers.inputs.copy_(inputs)
         buffers.targets.copy_(targets)
         if self._starts_fresh(step) or self._state is None:
-            for part in _parts(buffers.state):
+            for part in state_tensors(buffers.state):
                 part.zero_()
         elif self._state is not buffers.state:
-            for part, value in zip(_parts(buffers.state), _parts(self._state), strict=True):
+            for part, value in zip(
+                state_tensors(buffers.state), state_tensors(self._state), strict=True
+            ):
                 part.copy_(value)
         self._state = buffers.state
         self._next_step = step + 1
@@ -295,7 +296,9 @@ class LanguageModelTask(Task):
         """The last window's final state into the state buffers, in place."""
         if self._static is None or self._pending is None:
             raise RuntimeError("static_carry without a static_forward before it")
-        for part, value in zip(_parts(self._static.state), _parts(self._pending), strict=True):
+        for part, value in zip(
+            state_tensors(self._static.state), state_tensors(self._pending), strict=True
+        ):
             part.copy_(value.detach())
         self._pending = None
 
@@ -329,7 +332,7 @@ class LanguageModelTask(Task):
     def state_dict(self) -> dict[str, Any]:
         """The carried hidden state (tensors on the CPU) and the step it is for."""
         state = self._state
-        parts = _parts(state)
+        parts = state_tensors(state)
         return {
             "next_step": self._next_step,
             "hidden": [part.cpu() for part in parts],
