@@ -51,8 +51,9 @@ _UNIT_PANEL = (5.0, 3.0)  # inches per (layer, φ or φ') panel of the unit-shap
 class CurveFigure:
     """One learning-curve figure: which runs, which metric, and how to read the paper's curve.
 
-    ``paper_x_scale`` and ``paper_y`` bring the digitised series to our units (the NTM plot's x is
-    thousands of updates, the char-GRU plot's x is 400s of updates and its y is log10 BPC).
+    ``paper_x_scale``, ``paper_x_shift`` and ``paper_y`` bring the digitised series to our units
+    (the NTM plot's x is thousands of updates, the char-GRU plot's x is 400s of updates and its y
+    is log10 BPC, the MNIST plot's x = 0 is the first epoch).
     """
 
     name: str
@@ -64,6 +65,7 @@ class CurveFigure:
     paper_figure: str
     tasks: tuple[str, ...] = ()
     paper_x_scale: float = 1.0
+    paper_x_shift: float = 0.0
     paper_y: Callable[[float], float] | None = None
     log_y: bool = False
 
@@ -108,6 +110,7 @@ CURVE_FIGURES: tuple[CurveFigure, ...] = (
         "epoch",
         "epoch",
         "mnist",
+        paper_x_shift=1.0,
         log_y=True,
     ),
     CurveFigure(
@@ -247,7 +250,7 @@ def _plot_paper(
         if row.get("paper_series") not in series:
             continue
         xs, ys = series[row["paper_series"]]
-        xs = [x * spec.paper_x_scale for x in xs]
+        xs = [x * spec.paper_x_scale + spec.paper_x_shift for x in xs]
         ys = [spec.paper_y(y) for y in ys] if spec.paper_y else list(ys)
         if spec.log_y:  # digitised points at or below zero cannot sit on a log axis
             kept = [(x, y) for x, y in zip(xs, ys, strict=True) if y > 0]

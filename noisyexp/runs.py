@@ -339,6 +339,14 @@ def _order_rows(table: dict[str, Any], groups: list[Group]) -> list[Group]:
     return ordered
 
 
+def _lookup_at(run: Run, key: str, at: dict[str, float]) -> float | None:
+    """``key`` on the ``metrics.jsonl`` line whose fields equal ``at`` (e.g. ``{"epoch": 10}``)."""
+    for row in run.metrics:
+        if all(_is_number(row.get(k)) and row[k] == v for k, v in at.items()):
+            return float(row[key]) if _is_number(row.get(key)) else None
+    return None
+
+
 def _lookup(run: Run, key: str, section: str | None = None) -> float | None:
     if section is not None:  # one summary section only (e.g. "best": the early-stopping point)
         values = run.summary.get(section)
@@ -361,8 +369,9 @@ def _is_number(value: Any) -> bool:
 def metric_value(run: Run, metric: dict[str, Any]) -> float | None:
     """The value of a table metric for one run, or None when the run did not record it.
 
-    ``metric["sources"]`` lists ``{"key", "factor", "section"}`` alternatives tried in order
-    (``section``: read only that summary section, e.g. ``"best"``);
+    ``metric["sources"]`` lists ``{"key", "factor", "section", "at"}`` alternatives tried in
+    order (``section``: read only that summary section, e.g. ``"best"``; ``at``: read the
+    ``metrics.jsonl`` line with these values, e.g. ``{"epoch": 10}``, for a point on the curve);
     ``metric["solved_below"]`` makes it the first ``metrics.jsonl`` step where
     ``solved_below.key`` falls below ``solved_below.threshold``.
     """
@@ -374,7 +383,10 @@ def metric_value(run: Run, metric: dict[str, Any]) -> float | None:
                 return float(row["step"])
         return None
     for source in metric.get("sources", [{"key": metric["key"]}]):
-        value = _lookup(run, source["key"], source.get("section"))
+        if "at" in source:
+            value = _lookup_at(run, source["key"], source["at"])
+        else:
+            value = _lookup(run, source["key"], source.get("section"))
         if value is not None:
             return value * source.get("factor", 1.0)
     return None

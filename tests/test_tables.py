@@ -104,8 +104,13 @@ def test_figure_derived_reference_values_agree_with_the_digitised_curves() -> No
     curves = digitized_curves()
     by_id = {table["id"]: table for table in paper_tables()}
     for row in by_id["mnist"]["rows"]:
-        _, ys = curves["mnist"][row["paper_series"]]
+        xs, ys = curves["mnist"][row["paper_series"]]
         assert row["paper"]["train/nll"] == pytest.approx(ys[-1], abs=1e-5)
+        # the plot's x = 0 is the first epoch, so epoch e is the point at x = e - 1
+        at = {round(x): y for x, y in zip(xs, ys, strict=True)}
+        assert len(at) == 100 and min(at) == 0
+        assert row["paper"]["train/nll@10"] == pytest.approx(at[9], abs=1e-5)
+        assert row["paper"]["train/nll@25"] == pytest.approx(at[24], abs=1e-5)
     for row in by_id["char_gru"]["rows"]:  # the plot's y is log10 BPC
         _, ys = curves["gru_bpc"][row["paper_series"]]
         assert row["paper"]["train/bpc"] == pytest.approx(10.0 ** ys[-1], abs=1e-3)
@@ -315,6 +320,27 @@ def test_metric_is_read_from_test_then_final_then_the_last_logged_line(tmp_path:
         "sources": [{"key": "train/bpc"}, {"key": "train/nll", "factor": 1 / math.log(2)}],
     }
     assert metric_value(run, ln2_loss) == pytest.approx(0.2 / math.log(2), abs=1e-12)
+
+
+def test_a_metric_can_read_a_point_on_the_curve(tmp_path: Path) -> None:
+    run_dir = _write_run(tmp_path, "m", experiment="mnist_nan", task="mnist")
+    lines = [{"step": 5 * e, "epoch": float(e), "train/loss": 1.0 / e} for e in range(1, 5)]
+    lines.insert(2, {"step": 11, "epoch": 2.2, "valid/error": 3.0})  # a line between epochs
+    (run_dir / "metrics.jsonl").write_text(
+        "".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8"
+    )
+    (run,), _ = collect_runs(tmp_path)
+    at_2 = {
+        "key": "x",
+        "sources": [
+            {"key": "train/nll", "at": {"epoch": 2}},
+            {"key": "train/loss", "at": {"epoch": 2}},
+        ],
+    }
+    assert metric_value(run, at_2) == 0.5  # train/nll is never logged: the second source
+    assert metric_value(run, {"key": "x", "sources": [{"key": "train/loss"}]}) == 0.25
+    missing = {"key": "x", "sources": [{"key": "train/loss", "at": {"epoch": 9}}]}
+    assert metric_value(run, missing) is None  # a run that stopped before epoch 9
 
 
 def test_updates_to_solve_is_the_first_step_below_the_threshold(tmp_path: Path) -> None:
