@@ -340,10 +340,11 @@ def _order_rows(table: dict[str, Any], groups: list[Group]) -> list[Group]:
 
 
 def _lookup_at(run: Run, key: str, at: dict[str, float]) -> float | None:
-    """``key`` on the ``metrics.jsonl`` line whose fields equal ``at`` (e.g. ``{"epoch": 10}``)."""
+    """``key`` on the first ``metrics.jsonl`` line that has it and whose fields equal ``at``
+    (e.g. ``{"epoch": 10}``); a line of the same epoch without ``key`` does not hide it."""
     for row in run.metrics:
-        if all(_is_number(row.get(k)) and row[k] == v for k, v in at.items()):
-            return float(row[key]) if _is_number(row.get(key)) else None
+        if _is_number(row.get(key)) and all(row.get(k) == v for k, v in at.items()):
+            return float(row[key])
     return None
 
 

@@ -326,6 +326,7 @@ def test_a_metric_can_read_a_point_on_the_curve(tmp_path: Path) -> None:
     run_dir = _write_run(tmp_path, "m", experiment="mnist_nan", task="mnist")
     lines = [{"step": 5 * e, "epoch": float(e), "train/loss": 1.0 / e} for e in range(1, 5)]
     lines.insert(2, {"step": 11, "epoch": 2.2, "valid/error": 3.0})  # a line between epochs
+    lines.insert(1, {"step": 10, "epoch": 2.0, "valid/error": 4.0})  # epoch 2 without the key
     (run_dir / "metrics.jsonl").write_text(
         "".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8"
     )
