@@ -146,6 +146,18 @@ def test_faithful_ablations_set_their_knob(compose_config):
     assert not compose_config("experiment=unique_f_nanil_annealed").act.cell.softplus
 
 
+@pytest.mark.parametrize(
+    ("preset", "alpha", "c"),
+    [("mnist_nan", 1.15, 0.5), ("mnist_nan_c0", 1.15, 0.0), ("mnist_nan_alpha1", 1.0, 0.5)],
+)
+def test_mnist_ablations_build_units_with_only_their_knob_changed(compose_config, preset, alpha, c):
+    """The MNIST hidden layer's units: c = 0 leaves NAN's slope, alpha = 1 leaves its noise."""
+    unit = build_units(compose_config(f"experiment={preset}").act).cell(7)
+    assert isinstance(unit, activations.NoisyUnit)
+    assert float(unit.alpha) == pytest.approx(alpha)
+    assert float(unit.c) == pytest.approx(c)
+
+
 # --- unique counting: curriculum patience, scalar input --------------------------------------
 
 
