@@ -103,7 +103,11 @@ def test_reference_numbers_match_the_paper_digest() -> None:
 def test_figure_derived_reference_values_agree_with_the_digitised_curves() -> None:
     curves = digitized_curves()
     by_id = {table["id"]: table for table in paper_tables()}
-    for row in by_id["mnist"]["rows"]:
+    mnist_rows = by_id["mnist"]["rows"]
+    ablations = [row for row in mnist_rows if "paper_series" not in row]
+    assert [row["experiment"] for row in ablations] == ["mnist_nan_c0", "mnist_nan_alpha1"]
+    assert all(value is None for row in ablations for value in row["paper"].values())
+    for row in (row for row in mnist_rows if "paper_series" in row):
         xs, ys = curves["mnist"][row["paper_series"]]
         assert row["paper"]["train/nll"] == pytest.approx(ys[-1], abs=1e-5)
         # the plot's x = 0 is the first epoch, so epoch e is the point at x = e - 1
