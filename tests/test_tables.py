@@ -107,7 +107,8 @@ def test_figure_derived_reference_values_agree_with_the_digitised_curves() -> No
     ablations = [row for row in mnist_rows if "paper_series" not in row]
     assert [row["experiment"] for row in ablations] == ["mnist_nan_c0", "mnist_nan_alpha1"]
     assert all(value is None for row in ablations for value in row["paper"].values())
-    for row in (row for row in mnist_rows if "paper_series" in row):
+    paper_rows = [row for row in mnist_rows if "paper_series" in row]
+    for row in paper_rows:
         xs, ys = curves["mnist"][row["paper_series"]]
         assert row["paper"]["train/nll"] == pytest.approx(ys[-1], abs=1e-5)
         # the plot's x = 0 is the first epoch, so epoch e is the point at x = e - 1
