@@ -2,7 +2,7 @@
 
 import sys
 
-from noisyexp.cli import main
+from noisyexp.cli.app import main
 
 __all__: list[str] = []
 

@@ -7,15 +7,16 @@ unroll 20; the top level of ``--json``) and, with ``--medium``, his medium one (
 reported) so that a busy machine slows them alike:
 
 * ``nn.LSTM``: the model with torch's own ``nn.LSTM`` module (cuDNN on a GPU);
-* ``custom_reference``: :class:`noisyexp.models.lstm.LSTM` with plain sigmoid/tanh units and its
+* ``custom_reference``: :class:`noisyexp.layers.lstm.LSTM` with plain sigmoid/tanh units and its
   fused kernel switched off (the Python time loop);
 * ``custom_noisy``: the custom layer with NAN units (noisy hard-sigmoid gates, noisy hard-tanh
   cells) in training mode, drawing noise every step (the plain path);
 * ``custom_noisy_fast``: the same units with ``fast_step=True`` (``trainer.compile=true``): one
   ``torch.compile``-d kernel per time step, the noise of a window in one draw;
 * on CUDA only, ``custom_noisy_graph`` and ``custom_noisy_fast_graph``: those two steps captured
-  as one CUDA graph and replayed (``trainer.cuda_graphs=true``, :mod:`noisyexp.graph_step`);
-  their ops per step are what runs outside the graph plus 1, the graph's launch.
+  as one CUDA graph and replayed (``trainer.cuda_graphs=true``,
+  :mod:`noisyexp.training.cuda_graphs`); their ops per step are what runs outside the graph
+  plus 1, the graph's launch.
 
 ``ops_per_step`` counts what one training step launches, the GPU's launch count measured on
 any device with the profiler: the top-level aten operations that run a kernel (views such as
@@ -239,7 +240,7 @@ class _GraphedTrainer(_Trainer):
 
     def __init__(self, variant: str, shape: Shape, device: torch.device) -> None:
         from noisyexp import activations
-        from noisyexp.graph_step import CudaBackend, GraphedStep, StaticStep
+        from noisyexp.training.cuda_graphs import CudaBackend, GraphedStep, StaticStep
 
         super().__init__(variant.removesuffix("_graph"), shape, device)
         generator = torch.Generator(device=device).manual_seed(2)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from noisyexp.translate import load_translator
+from noisyexp.cli.translate import load_translator
 
 
 def _source_lines(run_dir: Path, source: str | None, count: int) -> list[str]:

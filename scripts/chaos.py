@@ -16,7 +16,7 @@ task with noisy units (so a lost or repeated noise draw shows):
   ``docs/errors.md`` (case, message, exit code), so the document cannot drift from the code.
 
 It exits 1 on any lost or inconsistent trial. The children are this script run with
-``--child SPEC``: it installs the hook SPEC asks for, then calls ``noisyexp.cli.main``. Only
+``--child SPEC``: it installs the hook SPEC asks for, then calls ``noisyexp.cli.app.main``. Only
 processes this script started are ever signalled, by their pid (or their own process group).
 """
 
@@ -57,10 +57,11 @@ VOLATILE = ("time_s",)  # metrics.jsonl fields that are wall-clock, not results
 def _child(spec: dict[str, Any]) -> int:
     import errno
 
-    from noisyexp import atomic, run_log
-    from noisyexp import train as train_module
-    from noisyexp.cli import main
+    from noisyexp.cli.app import main
+    from noisyexp.core import atomic
     from noisyexp.tasks.gaussians import GaussiansTask
+    from noisyexp.training import run_log
+    from noisyexp.training import trainer as train_module
 
     mark = Path(os.environ[MARK]) if MARK in os.environ else None
     kind, at = spec.get("hook"), int(spec.get("at", 0))
@@ -529,8 +530,8 @@ def _bad_inputs(work: Path) -> int:
     """Run every bad input in-process; print the table as JSON on the last line of stdout."""
     import traceback
 
-    from noisyexp.cli import main
-    from noisyexp.runs import collect_runs
+    from noisyexp.cli.app import main
+    from noisyexp.reports.records import collect_runs
 
     work.mkdir(parents=True, exist_ok=True)
     data = work / "data"
@@ -619,7 +620,7 @@ def _as_if_written_on_cuda(folder: Path) -> None:
     """Give a run's checkpoints the noise-generator state a CUDA run would have saved."""
     import torch
 
-    from noisyexp.checkpoint import load_checkpoint, save_checkpoint
+    from noisyexp.core.checkpoint import load_checkpoint, save_checkpoint
 
     for path in folder.glob("*.pt"):
         payload = load_checkpoint(path)

@@ -51,7 +51,7 @@ ptb_run() {  # ptb_run NAME LIMIT_S COMPILE GRAPHS [EXPERIMENT]: 300 steps in $O
 }
 
 run_step nvidia-smi.txt 20 nvidia-smi
-run_step versions.json 30 "$PY" -c 'import json, torch; from noisyexp.device import device_info;
+run_step versions.json 30 "$PY" -c 'import json, torch; from noisyexp.training.device import device_info;
 print(json.dumps(device_info(torch.device("cuda"))))'  # GPU, sm, torch, CUDA, cuDNN
 run_step pytest-gpu.txt 170 "$PY" -m pytest -m gpu -q -p no:cacheprovider tests
 run_step bench_lstm.json 110 "$PY" scripts/bench_lstm.py --device cuda --medium --char-gru --json

@@ -11,8 +11,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
-from noisyexp.cli import CONF_DIR
-from noisyexp.config import RunConfig, register_configs
+from noisyexp.cli.app import CONF_DIR
+from noisyexp.config.schema import RunConfig, register_configs
 
 # Tiny models run fastest on one thread, and a busy shared machine cannot stall a spinning peer.
 torch.set_num_threads(1)
@@ -48,7 +48,7 @@ def straight_and_resumed(compose_config, tmp_path: Path):
 
     One run trains straight through; the other stops at ``stop_step`` and is resumed to the end.
     """
-    from noisyexp.train import train
+    from noisyexp.training.trainer import train
 
     def _run(overrides: list[str], stop_step: int) -> tuple[dict, dict]:
         straight = train(compose_config(*overrides), tmp_path / "straight").summary

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from noisyexp import atomic, checkpoint
-from noisyexp.checkpoint import load_checkpoint, save_checkpoint
-from noisyexp.errors import CheckpointError
+from noisyexp.core import atomic, checkpoint
+from noisyexp.core.checkpoint import load_checkpoint, save_checkpoint
+from noisyexp.core.errors import CheckpointError
 
 
 def test_text_is_written_and_parents_created(tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from noisyexp.cli import main, threads_per_job
+from noisyexp.cli.app import main, threads_per_job
 
 TINY = ["trainer.max_steps=4", "trainer.eval_every=2", "trainer.progress=false"]
 
@@ -181,7 +181,7 @@ def test_act_nan_names_the_option_although_hydra_reads_nan_as_a_number(results):
 
 
 def test_a_sweep_over_acts_may_include_nan(results):
-    from noisyexp.cli import _quote_option_names
+    from noisyexp.cli.app import _quote_option_names
 
     assert _quote_option_names(["-m", "act=nan,nah", "act.c=0.5", "+act=inf"]) == [
         "-m",
@@ -197,8 +197,8 @@ def test_a_run_saved_before_the_rename_resumes(results):
     every schedule's knob in the noise section. It resumes and keeps its table row."""
     import torch
 
-    from noisyexp.checkpoint import load_checkpoint, save_checkpoint
-    from noisyexp.runs import override_key
+    from noisyexp.core.checkpoint import load_checkpoint, save_checkpoint
+    from noisyexp.reports.records import override_key
 
     assert _train(results, "act=nan", "noise=anneal") == 0
     (summary_path,) = _summaries(results)

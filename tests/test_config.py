@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from omegaconf.errors import ConfigKeyError, ValidationError
 
-from noisyexp.cli import CONF_DIR
-from noisyexp.config import (
+from noisyexp.cli.app import CONF_DIR
+from noisyexp.config.act import build_units
+from noisyexp.config.schema import (
     ACT_ALIASES,
     ActConfig,
     OptimConfig,
@@ -17,8 +18,7 @@ from noisyexp.config import (
     UnitConfig,
     noise_schemas,
 )
-from noisyexp.errors import ConfigError
-from noisyexp.units import build_units
+from noisyexp.core.errors import ConfigError
 
 GROUPS = ["act", "noise", "optim", "trainer", "task"]
 

@@ -19,8 +19,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
-from noisyexp.cli import CONF_DIR
-from noisyexp.config import RunConfig, register_configs
+from noisyexp.cli.app import CONF_DIR
+from noisyexp.config.schema import RunConfig, register_configs
 
 GROUPS = ("act", "noise", "optim", "trainer", "task", "experiment")
 OPTIONS = [

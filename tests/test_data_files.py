@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
+from noisyexp.core.errors import DataError
 from noisyexp.data.batching import epoch_permutation, step_batch_indices
 from noisyexp.data.files import RemoteFile, combined_checksum, ensure_files
 from noisyexp.data.idx import read_idx, write_idx
-from noisyexp.errors import DataError
 
 
 def _md5(data: bytes) -> str:

@@ -8,8 +8,9 @@ import logging
 import pytest
 import torch
 
-from noisyexp import device as device_module
-from noisyexp.device import (
+from noisyexp.core.errors import ConfigError
+from noisyexp.training import device as device_module
+from noisyexp.training.device import (
     describe_device,
     device_info,
     precision_policy,
@@ -17,8 +18,7 @@ from noisyexp.device import (
     set_deterministic,
     set_tf32,
 )
-from noisyexp.errors import ConfigError
-from noisyexp.train import train
+from noisyexp.training.trainer import train
 
 FAST = ["trainer.max_steps=2", "trainer.eval_every=2", "trainer.log_every=1"]
 

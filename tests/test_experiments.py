@@ -10,10 +10,10 @@ import pytest
 from _tiny_data import write_tiny_mnist
 from omegaconf import OmegaConf
 
-from noisyexp.cli import CONF_DIR
+from noisyexp.cli.app import CONF_DIR
 from noisyexp.data.files import RemoteFile
 from noisyexp.tasks import mnist, nmt, ptb
-from noisyexp.train import RunInfo, train
+from noisyexp.training.trainer import RunInfo, train
 
 ALL_EXPERIMENTS = sorted(path.stem for path in (CONF_DIR / "experiment").glob("*.yaml"))
 # family bases (ptb_small, unique, ...): experiments that other presets extend; selected alone,

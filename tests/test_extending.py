@@ -7,14 +7,15 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from noisyexp import activations, schedules
-from noisyexp.cli import main
-from noisyexp.errors import ConfigError
-from noisyexp.optimizers import OPTIMIZERS, make_optimizer
-from noisyexp.run_log import read_jsonl
+from noisyexp import activations
+from noisyexp.activations import schedules
+from noisyexp.cli.app import main
+from noisyexp.config.act import build_units
+from noisyexp.config.optimizers import OPTIMIZERS, make_optimizer
+from noisyexp.core.errors import ConfigError
 from noisyexp.tasks import TASKS, get_task
-from noisyexp.train import train
-from noisyexp.units import build_units
+from noisyexp.training.run_log import read_jsonl
+from noisyexp.training.trainer import train
 
 ONE_STEP = ["trainer.max_steps=1", "trainer.eval_every=1", "trainer.log_every=1"]
 

@@ -9,12 +9,13 @@ import pytest
 import torch
 from torch import nn
 
-from noisyexp import activations, schedules
-from noisyexp.config import ActConfig, UnitConfig
-from noisyexp.errors import ConfigError
+from noisyexp import activations
+from noisyexp.activations import schedules
+from noisyexp.config.act import ROLE_ATTRIBUTE, build_units
+from noisyexp.config.schema import ActConfig, UnitConfig
+from noisyexp.core.errors import ConfigError
 from noisyexp.models.counter import UniqueCounter
 from noisyexp.models.ntm import NTM, content_weights
-from noisyexp.scheduling import StepSchedules
 from noisyexp.tasks.base import Units
 from noisyexp.tasks.ntm_tasks import (
     AssocRecallConfig,
@@ -23,7 +24,7 @@ from noisyexp.tasks.ntm_tasks import (
     make_recall_batch_per_sequence,
 )
 from noisyexp.tasks.unique_count import UniqueCountConfig, UniqueCountTask
-from noisyexp.units import ROLE_ATTRIBUTE, build_units
+from noisyexp.training.step_schedules import StepSchedules
 
 CPU = torch.device("cpu")
 PLAIN = Units(gate=lambda n: nn.Sigmoid(), cell=lambda n: nn.Tanh())

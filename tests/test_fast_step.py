@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from noisyexp import activations
-from noisyexp.models import fast_step
-from noisyexp.models.gru import GRU
-from noisyexp.models.lstm import LSTM
-from noisyexp.models.recurrent import set_fast_step
+from noisyexp.layers import fast_step
+from noisyexp.layers.gru import GRU
+from noisyexp.layers.lstm import LSTM
+from noisyexp.layers.recurrent import set_fast_step
 from tests.test_experiments import TASK_SHRINK, tiny_ptb  # noqa: F401 (a fixture)
 
 # (gate unit, cell unit, extra unit arguments) for every unit type of the library
@@ -205,8 +205,8 @@ def test_a_compiled_run_is_deterministic_and_resumes_bit_exactly(monkeypatch, st
 
 @pytest.mark.usefixtures("tiny_ptb")
 def test_compile_without_a_compiler_is_a_one_line_error(monkeypatch, compose_config, tmp_path):
-    from noisyexp.errors import ConfigError
-    from noisyexp.train import train
+    from noisyexp.core.errors import ConfigError
+    from noisyexp.training.trainer import train
 
     monkeypatch.setattr(fast_step.shutil, "which", lambda name: None)
     assert "no C++ compiler" in fast_step.compile_unavailable(torch.device("cpu"))

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from noisyexp import figures
-from noisyexp.checkpoint import save_checkpoint
-from noisyexp.errors import CheckpointError, ConfigError
+from noisyexp.core.checkpoint import save_checkpoint
+from noisyexp.core.errors import CheckpointError, ConfigError
 from noisyexp.paper import digitized_curves
+from noisyexp.reports import figures
 
 pytest.importorskip("matplotlib")
 

@@ -14,11 +14,11 @@ import torch
 from torch import nn
 
 from noisyexp import activations
-from noisyexp.device import set_tf32
-from noisyexp.errors import CheckpointError
-from noisyexp.models.gru import GRU
-from noisyexp.models.lstm import LSTM
-from noisyexp.train import RunInfo, train
+from noisyexp.core.errors import CheckpointError
+from noisyexp.layers.gru import GRU
+from noisyexp.layers.lstm import LSTM
+from noisyexp.training.device import set_tf32
+from noisyexp.training.trainer import RunInfo, train
 from tests.test_experiments import (  # noqa: F401 (fixtures, used by name)
     PRESETS,
     SHRINK,

@@ -19,16 +19,16 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from noisyexp import activations
-from noisyexp.cli import main
-from noisyexp.graph_step import GraphedStep, StaticStep, cuda_graphs_unavailable
-from noisyexp.models.units import Units
-from noisyexp.optimizers import make_optimizer
+from noisyexp.activations.roles import Units
+from noisyexp.cli.app import main
+from noisyexp.config.act import build_units
+from noisyexp.config.optimizers import make_optimizer
 from noisyexp.tasks import get_task
 from noisyexp.tasks.mnist import MNISTTask
 from noisyexp.tasks.ptb import WordLMConfig, WordLMTask
 from noisyexp.tasks.unique_count import UniqueCountTask
-from noisyexp.train import train
-from noisyexp.units import build_units
+from noisyexp.training.cuda_graphs import GraphedStep, StaticStep, cuda_graphs_unavailable
+from noisyexp.training.trainer import train
 from tests.test_experiments import tiny_ptb  # noqa: F401 (a fixture, used by name)
 
 CPU = torch.device("cpu")
@@ -312,7 +312,7 @@ def test_the_static_step_of_a_classification_task_equals_its_plain_step(compose_
 @pytest.fixture
 def stand_in_graphs(monkeypatch):
     """trainer.cuda_graphs on CPU, its graphs replaced by the stand-in backend."""
-    from noisyexp import train as train_module
+    from noisyexp.training import trainer as train_module
 
     monkeypatch.setattr(train_module, "cuda_graphs_unavailable", lambda *args, **kwargs: None)
     monkeypatch.setattr(train_module, "CudaBackend", lambda generator: _StandIn())

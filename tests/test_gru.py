@@ -8,9 +8,9 @@ from _recurrent_checks import TOL, assert_outputs_and_grads_close
 from torch import nn
 
 from noisyexp import activations
-from noisyexp.models import gru as gru_module
-from noisyexp.models.gru import GRU
-from noisyexp.models.lstm import lstm_weights
+from noisyexp.layers import gru as gru_module
+from noisyexp.layers.gru import GRU
+from noisyexp.layers.lstm import lstm_weights
 
 BATCH, TIME, INPUT, HIDDEN = 3, 5, 7, 11
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
-from noisyexp.cli import CONF_DIR
-from noisyexp.config import register_configs
+from noisyexp.cli.app import CONF_DIR
+from noisyexp.config.schema import register_configs
 
 
 def _hydra_launcher(choice: str):

@@ -10,8 +10,8 @@ from _recurrent_checks import TOL, assert_outputs_and_grads_close
 from torch import nn
 
 from noisyexp import activations
-from noisyexp.models import lstm as lstm_module
-from noisyexp.models.lstm import LSTM, is_reference_unit, lstm_weights
+from noisyexp.layers import lstm as lstm_module
+from noisyexp.layers.lstm import LSTM, is_reference_unit, lstm_weights
 
 BATCH, TIME, INPUT, HIDDEN = 3, 5, 7, 11
 

@@ -10,6 +10,8 @@ from collections import Counter
 import pytest
 import torch
 
+from noisyexp.activations.roles import Units
+from noisyexp.core.errors import ConfigError
 from noisyexp.data.lte_curriculum import Curriculum
 from noisyexp.data.programs import (
     VOCAB,
@@ -28,8 +30,6 @@ from noisyexp.data.programs import (
     sample_text,
     split_of,
 )
-from noisyexp.errors import ConfigError
-from noisyexp.models.units import Units
 from noisyexp.tasks.lte import (
     IGNORE,
     LTEConfig,

@@ -6,7 +6,7 @@ import pytest
 import torch
 from _tiny_data import write_tiny_mnist
 
-from noisyexp.errors import DataError
+from noisyexp.core.errors import DataError
 from noisyexp.tasks import mnist
 from noisyexp.tasks.base import Units
 from noisyexp.tasks.mnist import MNISTConfig, MNISTTask

@@ -13,7 +13,9 @@ import pytest
 import torch
 
 from noisyexp import activations
-from noisyexp.cli import main
+from noisyexp.activations.roles import Units
+from noisyexp.cli.app import main
+from noisyexp.core.errors import DataError
 from noisyexp.data.parallel import (
     MosesTokenizer,
     TokenVocabulary,
@@ -23,9 +25,7 @@ from noisyexp.data.parallel import (
     read_lines,
     read_parallel,
 )
-from noisyexp.errors import DataError
 from noisyexp.models.nmt import NMTModel, beam_search, greedy_search, sequence_log_prob
-from noisyexp.models.units import Units
 from noisyexp.tasks import nmt
 from noisyexp.tasks.nmt import NMTConfig, NMTTask, bleu_score
 
@@ -503,7 +503,7 @@ def test_table4_reads_the_best_valid_nll_and_the_test_bleu(tmp_path):
     import json
     from importlib import resources
 
-    from noisyexp.runs import Run, metric_value, override_key
+    from noisyexp.reports.records import Run, metric_value, override_key
 
     reference = json.loads(resources.files("noisyexp.paper").joinpath("reference.json").read_text())
     (table,) = [t for t in reference["tables"] if t["id"] == "table4_nmt"]
@@ -545,7 +545,7 @@ def test_a_stopped_and_resumed_run_matches_a_straight_one(straight_and_resumed, 
 
 
 def test_patience_ends_the_run_early(compose_config, tmp_path):
-    from noisyexp.train import train
+    from noisyexp.training.trainer import train
 
     folder = write_corpus(tmp_path / "corpus")
     cfg = compose_config(

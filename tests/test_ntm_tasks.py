@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from noisyexp.errors import ConfigError
+from noisyexp.core.errors import ConfigError
 from noisyexp.models.ntm import NTM
 from noisyexp.tasks import ntm_tasks
 from noisyexp.tasks.base import Units

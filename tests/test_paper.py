@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from noisyexp.cli import CONF_DIR, main
-from noisyexp.errors import ConfigError
+from noisyexp.cli.app import CONF_DIR, main
+from noisyexp.core.errors import ConfigError
 from noisyexp.paper import paper_tables
-from noisyexp.reproduce import (
+from noisyexp.paper.reproduce import (
     SweepPlan,
     available_profiles,
     job_dirname,
@@ -19,7 +19,7 @@ from noisyexp.reproduce import (
     pending_plans,
     sweep_command,
 )
-from noisyexp.train import previous_status, structural_changes
+from noisyexp.training.trainer import previous_status, structural_changes
 
 PRESETS = {p.stem for p in (CONF_DIR / "experiment").glob("*.yaml")}
 
@@ -51,7 +51,7 @@ def test_a_profile_runs_every_table_row_that_has_a_preset(name):
 
 def test_the_cpu_profile_changes_budgets_only():
     """Budgets are trainer.* keys (and task.* sizes), which do not split a profile's table rows."""
-    from noisyexp.runs import PROFILE_BUDGET_PREFIXES
+    from noisyexp.reports.records import PROFILE_BUDGET_PREFIXES
 
     profile = load_profile("cpu")
     overrides = [*profile.overrides]

@@ -11,8 +11,8 @@ import pytest
 import torch
 from torch import nn
 
+from noisyexp.core.errors import ConfigError, DataError
 from noisyexp.data.files import RemoteFile, combined_checksum
-from noisyexp.errors import ConfigError, DataError
 from noisyexp.tasks import ptb, ptb_char
 from noisyexp.tasks.base import Units
 from noisyexp.tasks.ptb import PTBConfig, PTBTask, WordLMConfig, WordLMTask
@@ -324,7 +324,7 @@ def _zaremba_code_lrs(lr: float, decay: float, max_epoch: int, epochs: int) -> l
     [("small", 2.0, 4, 13), ("medium", 1.2, 6, 39), ("large", 1.15, 14, 55)],
 )
 def test_ptb_presets_follow_zarembas_lr_schedule(compose_config, size, decay, max_epoch, epochs):
-    from noisyexp.optimizers import learning_rate
+    from noisyexp.config.optimizers import learning_rate
 
     for variant in ("reference", "nan", "nah"):
         cfg = compose_config(f"experiment=ptb_{size}_{variant}")
@@ -344,12 +344,12 @@ def test_evaluate_reports_its_progress_window_by_window(tmp_path: Path) -> None:
 
 
 def test_a_long_evaluation_logs_a_line_a_minute_without_a_progress_bar(monkeypatch, caplog):
-    from noisyexp import train
+    from noisyexp.training import trainer as train
 
     clock = iter([0.0, 0.0, 30.0, 61.0, 62.0, 200.0])
     monkeypatch.setattr(train.time, "monotonic", lambda: next(clock))
     progress = train._EvalProgress(show_bar=False)  # reads the clock once
-    with caplog.at_level("INFO", logger="noisyexp.train"):
+    with caplog.at_level("INFO", logger="noisyexp.training.trainer"):
         for done in range(1, 6):
             progress("test", done, 5)
     lines = [r.getMessage() for r in caplog.records]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from noisyexp import tables
+from noisyexp.reports import tables
 
 ROOT = Path(__file__).resolve().parent.parent
 _SPEC = importlib.util.spec_from_file_location("sync_readme", ROOT / "scripts" / "sync_readme.py")

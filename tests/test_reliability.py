@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from noisyexp.checkpoint import load_checkpoint
-from noisyexp.cli import main
-from noisyexp.errors import TrainingError
+from noisyexp.cli.app import main
+from noisyexp.core.checkpoint import load_checkpoint
+from noisyexp.core.errors import TrainingError
 from noisyexp.tasks.gaussians import GaussiansTask
-from noisyexp.train import train
+from noisyexp.training.trainer import train
 
 TINY = ["trainer.max_steps=4", "trainer.eval_every=2", "trainer.progress=false"]
 NOISY = [
@@ -83,7 +83,7 @@ def test_case1_double_sigterm_mid_step_saves_nothing_and_resumes_bit_identical(
 
 
 def test_case1_a_signal_during_the_final_save_waits_for_it(compose_config, tmp_path, monkeypatch):
-    from noisyexp import train as train_module
+    from noisyexp.training import trainer as train_module
 
     original_save = train_module._Run.save
 
@@ -115,8 +115,8 @@ def test_case2_a_second_process_cannot_use_a_locked_run_folder(tmp_path, capsys)
         [
             sys.executable,
             "-c",
-            "import sys, time; from noisyexp.lock import RunLock; RunLock(sys.argv[1]).acquire();"
-            " print('held', flush=True); time.sleep(120)",
+            "import sys, time; from noisyexp.training.lock import RunLock;"
+            " RunLock(sys.argv[1]).acquire(); print('held', flush=True); time.sleep(120)",
             str(run_dir),
         ],
         stdout=subprocess.PIPE,

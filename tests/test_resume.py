@@ -7,8 +7,8 @@ import logging
 import pytest
 import torch
 
-from noisyexp.errors import CheckpointError
-from noisyexp.resume import previous_status, structural_changes
+from noisyexp.core.errors import CheckpointError
+from noisyexp.training.resume import previous_status, structural_changes
 
 NOISE_BEFORE = {"name": "constant", "c0": 30, "c_min": 0.5, "every": 200, "decay_steps": 10000}
 SAVED = {
@@ -96,7 +96,7 @@ NOISY = [
 
 def _rewrite_rng(run_dir, change) -> None:
     """Edit the RNG states of a run's checkpoints (as if written elsewhere, or by old code)."""
-    from noisyexp.checkpoint import load_checkpoint, save_checkpoint
+    from noisyexp.core.checkpoint import load_checkpoint, save_checkpoint
 
     for path in (run_dir / "checkpoints").glob("*.pt"):
         payload = load_checkpoint(path)
@@ -110,14 +110,14 @@ def _as_if_from_cuda(rng) -> None:
 
 
 def _half_run(compose_config, run_dir, change) -> None:
-    from noisyexp.train import train
+    from noisyexp.training.trainer import train
 
     train(compose_config(*NOISY, "trainer.max_steps=4"), run_dir)
     _rewrite_rng(run_dir, change)
 
 
 def test_a_checkpoint_without_the_device_field_resumes_bit_exactly(compose_config, tmp_path):
-    from noisyexp.train import train
+    from noisyexp.training.trainer import train
 
     straight = train(compose_config(*NOISY), tmp_path / "straight")
     _half_run(compose_config, tmp_path / "old", lambda rng: rng.pop("noise_device"))
@@ -131,7 +131,7 @@ def test_a_checkpoint_without_the_device_field_resumes_bit_exactly(compose_confi
 
 
 def test_cross_device_checkpoint_is_reseeded_with_a_warning(compose_config, tmp_path, caplog):
-    from noisyexp.train import train
+    from noisyexp.training.trainer import train
 
     runs = [tmp_path / "a", tmp_path / "b"]
     for run_dir in runs:
@@ -149,7 +149,7 @@ def test_cross_device_checkpoint_is_reseeded_with_a_warning(compose_config, tmp_
 
 
 def test_cross_device_resume_refuse_is_a_one_line_error(compose_config, tmp_path):
-    from noisyexp.train import train
+    from noisyexp.training.trainer import train
 
     _half_run(compose_config, tmp_path / "run", _as_if_from_cuda)
     cfg = compose_config(*NOISY, "trainer.cross_device_resume=refuse", f"resume={tmp_path / 'run'}")

@@ -7,8 +7,8 @@ import io
 import pytest
 import torch
 
-from noisyexp.errors import CheckpointError
-from noisyexp.rng import capture_rng_state, noise_device_type, restore_rng_state
+from noisyexp.core.errors import CheckpointError
+from noisyexp.core.rng import capture_rng_state, noise_device_type, restore_rng_state
 
 CUDA_PHILOX_STATE = torch.arange(16, dtype=torch.uint8)  # what a CUDA generator's state looks like
 

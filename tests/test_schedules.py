@@ -1,4 +1,4 @@
-"""Tests of noisyexp.schedules: values worked by hand from paper.md §1.9."""
+"""Tests of noisyexp.activations.schedules: values worked by hand from paper.md §1.9."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from noisyexp import activations as act
-from noisyexp import schedules
+from noisyexp.activations import schedules
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from noisyexp import tables
 from noisyexp.paper import digitized_curves, paper_tables, reference
-from noisyexp.runs import collect_runs, group_runs, metric_value, override_key
+from noisyexp.reports import tables
+from noisyexp.reports.records import collect_runs, group_runs, metric_value, override_key
 
 
 def _write_run(

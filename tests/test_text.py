@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from noisyexp.core.errors import DataError
 from noisyexp.data import text
 from noisyexp.data.text import (
     EOS,
@@ -19,7 +20,6 @@ from noisyexp.data.text import (
     read_text,
     word_tokens,
 )
-from noisyexp.errors import DataError
 
 
 def test_all_names_exist_once() -> None:

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from noisyexp import schedules
-from noisyexp.checkpoint import load_checkpoint
-from noisyexp.errors import CheckpointError, TrainingError
-from noisyexp.run_log import read_jsonl
+from noisyexp.activations import schedules
+from noisyexp.core.checkpoint import load_checkpoint
+from noisyexp.core.errors import CheckpointError, TrainingError
 from noisyexp.tasks.gaussians import GaussiansTask
-from noisyexp.train import RunInfo, train
+from noisyexp.training.run_log import read_jsonl
+from noisyexp.training.trainer import RunInfo, train
 
 FAST = ["trainer.max_steps=12", "trainer.eval_every=4", "trainer.log_every=2"]
 NOISY = [*FAST, "act=noisy_tanh_half", "act.alpha=1.0"]

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from noisyexp.errors import ConfigError
+from noisyexp.core.errors import ConfigError
 from noisyexp.models import counter
 from noisyexp.models.counter import UniqueCounter
 from noisyexp.tasks import unique_count
@@ -235,8 +235,8 @@ def test_curriculum_run_stopped_and_resumed_matches_a_straight_run(straight_and_
 
 
 def test_batches_are_the_shared_helpers_and_the_old_per_epoch_shuffles():
+    from noisyexp.core.rng import seeded_generator
     from noisyexp.data.batching import step_batch_indices
-    from noisyexp.rng import seeded_generator
 
     task = _task(seed=3, train_size=200, batch_size=64)
     for step in (0, 1, 2, 3, 5, 7):  # three epochs of three batches (the last 8 dropped)

@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 
 from noisyexp import activations
-from noisyexp.config import ActConfig, UnitConfig
-from noisyexp.errors import ConfigError
-from noisyexp.units import build_units, effective_act
+from noisyexp.config.act import build_units, effective_act
+from noisyexp.config.schema import ActConfig, UnitConfig
+from noisyexp.core.errors import ConfigError
 
 
 def _nan_act(**kwargs) -> ActConfig:

@@ -6,7 +6,7 @@ import functools
 
 import torch
 
-from noisyexp.rng import seeded_generator
+from noisyexp.core.rng import seeded_generator
 
 __all__ = ["epoch_permutation", "step_batch_indices"]
 

@@ -19,7 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from noisyexp.errors import DataError
+from noisyexp.core.atomic import open_mode
+from noisyexp.core.errors import DataError
 
 __all__ = ["RemoteFile", "md5_file", "md5_gunzipped", "ensure_files", "combined_checksum"]
 
@@ -85,6 +86,7 @@ def _download(file: RemoteFile, target: Path, timeout: float) -> None:
                 os.fdopen(handle, "wb") as tmp,
                 urllib.request.urlopen(url, timeout=timeout) as response,
             ):
+                os.fchmod(tmp.fileno(), open_mode(target))  # not mkstemp's 0600
                 shutil.copyfileobj(response, tmp)
             os.replace(tmp_name, target)
             return

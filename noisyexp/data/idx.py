@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from noisyexp.errors import DataError
+from noisyexp.core.errors import DataError
 
 __all__ = ["read_idx", "write_idx"]
 

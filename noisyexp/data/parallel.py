@@ -24,8 +24,8 @@ from pathlib import Path
 
 import torch
 
-from noisyexp.errors import DataError
-from noisyexp.rng import seeded_generator
+from noisyexp.core.errors import DataError
+from noisyexp.core.rng import seeded_generator
 
 __all__ = [
     "PAD",

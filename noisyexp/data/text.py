@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from noisyexp.errors import DataError
+from noisyexp.core.errors import DataError
 
 __all__ = [
     "EOS",

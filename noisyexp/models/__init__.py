@@ -1,1 +1,5 @@
-"""Models built from pluggable activation units; none of them knows about tasks or configs."""
+"""The runner's models (language models, NMT, NTM, counters, MLPs), built from unit factories.
+
+None of them knows about tasks or configs. Layer rule: imports torch, :mod:`noisyexp.core`,
+:mod:`noisyexp.activations` and :mod:`noisyexp.layers` only.
+"""

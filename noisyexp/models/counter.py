@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from noisyexp.models.lstm import LSTM
+from noisyexp.layers.lstm import LSTM
 
 __all__ = ["UniqueCounter"]
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from noisyexp.models.units import UnitFactory
+from noisyexp.activations.roles import UnitFactory
 
 __all__ = ["MLP"]
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from noisyexp.models.units import Units
+from noisyexp.activations.roles import Units
 
 __all__ = ["GRUCellUnits", "NMTModel", "Beam", "beam_search", "greedy_search"]
 

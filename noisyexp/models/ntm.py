@@ -51,9 +51,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from noisyexp.activations import NoisyUnit
-from noisyexp.models.fast_step import apply_unit, compiled, observe, supports_fast_step
-from noisyexp.models.lstm import LSTM
-from noisyexp.models.units import UnitFactory
+from noisyexp.activations.roles import UnitFactory
+from noisyexp.layers.fast_step import apply_unit, compiled, observe, supports_fast_step
+from noisyexp.layers.lstm import LSTM
 
 __all__ = [
     "content_weights",

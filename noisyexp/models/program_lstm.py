@@ -14,8 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from noisyexp.models.lstm import LSTM, LSTMState
-from noisyexp.models.units import UnitFactory
+from noisyexp.activations.roles import UnitFactory
+from noisyexp.layers.lstm import LSTM, LSTMState
 
 __all__ = ["ProgramLSTM"]
 

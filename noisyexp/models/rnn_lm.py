@@ -13,9 +13,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from noisyexp.models.gru import GRU
-from noisyexp.models.lstm import LSTM
-from noisyexp.models.units import UnitFactory
+from noisyexp.activations.roles import UnitFactory
+from noisyexp.layers.gru import GRU
+from noisyexp.layers.lstm import LSTM
 
 __all__ = ["CELLS", "RNNLanguageModel", "RNNState", "detach_state", "state_tensors"]
 

@@ -12,7 +12,7 @@ import importlib
 import logging
 import pkgutil
 
-from noisyexp.errors import ConfigError
+from noisyexp.core.errors import ConfigError
 from noisyexp.tasks.base import Task
 
 __all__ = ["TASKS", "get_task", "task_names"]

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from noisyexp.models.units import Units
+from noisyexp.activations.roles import Units
 
 __all__ = ["Units", "StepOutput", "DatasetInfo", "Task"]  # Units: re-exported, the models' type
 
@@ -52,7 +52,7 @@ class Task(abc.ABC):
     Every task is constructed as ``TaskClass(cfg, data_dir=..., seed=..., device=...,
     download=...)`` where ``cfg`` is the task's own config dataclass; the constructor stores
     those and calls :meth:`setup`, where a subclass reads or generates its data (raising
-    :class:`noisyexp.errors.DataError` with a one-line message when it is missing or corrupt).
+    :class:`noisyexp.core.errors.DataError` with a one-line message when it is missing or corrupt).
 
     Training batches must be a deterministic function of ``(seed, step)`` plus whatever
     ``state_dict`` holds, so a run stopped at step k and resumed ends bit-identical to a run that

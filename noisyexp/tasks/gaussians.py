@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from noisyexp.errors import ConfigError
+from noisyexp.activations.roles import Units
+from noisyexp.core.errors import ConfigError
 from noisyexp.models.mlp import MLP
-from noisyexp.models.units import Units
 from noisyexp.tasks.base import DatasetInfo
 from noisyexp.tasks.classification import ClassificationTask
 

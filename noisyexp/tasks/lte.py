@@ -46,12 +46,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from noisyexp.activations.roles import Units
+from noisyexp.core.errors import ConfigError
+from noisyexp.core.rng import derived_seed
 from noisyexp.data.lte_curriculum import STRATEGIES, Curriculum
 from noisyexp.data.programs import VOCAB, DifficultySampler, generate_program, sample_text, split_of
-from noisyexp.errors import ConfigError
 from noisyexp.models.program_lstm import ProgramLSTM
-from noisyexp.models.units import Units
-from noisyexp.rng import derived_seed
 from noisyexp.tasks.base import DatasetInfo, StepOutput, Task
 
 __all__ = ["LTEConfig", "LTETask", "char_accuracy", "encode_sample", "TASKS"]

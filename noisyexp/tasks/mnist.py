@@ -13,11 +13,11 @@ from pathlib import Path
 
 from torch import nn
 
+from noisyexp.activations.roles import Units
+from noisyexp.core.errors import ConfigError, DataError
 from noisyexp.data.files import RemoteFile, combined_checksum, ensure_files
 from noisyexp.data.idx import read_idx
-from noisyexp.errors import ConfigError, DataError
 from noisyexp.models.mlp import MLP
-from noisyexp.models.units import Units
 from noisyexp.tasks.base import DatasetInfo
 from noisyexp.tasks.classification import ClassificationTask
 

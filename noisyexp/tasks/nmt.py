@@ -28,8 +28,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from noisyexp.atomic import write_text_atomic
-from noisyexp.checkpoint import load_checkpoint
+from noisyexp.activations.roles import Units
+from noisyexp.core.atomic import write_text_atomic
+from noisyexp.core.checkpoint import load_checkpoint
+from noisyexp.core.errors import CheckpointError, ConfigError, DataError
 from noisyexp.data.files import RemoteFile, combined_checksum, ensure_files, md5_file
 from noisyexp.data.parallel import (
     MosesTokenizer,
@@ -42,9 +44,7 @@ from noisyexp.data.parallel import (
     make_batch,
     read_parallel,
 )
-from noisyexp.errors import CheckpointError, ConfigError, DataError
 from noisyexp.models.nmt import NMTModel, beam_search, greedy_search
-from noisyexp.models.units import Units
 from noisyexp.tasks.base import DatasetInfo, StepOutput, Task
 
 __all__ = [

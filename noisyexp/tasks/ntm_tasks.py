@@ -51,10 +51,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from noisyexp.errors import ConfigError
+from noisyexp.activations.roles import Units
+from noisyexp.core.errors import ConfigError
+from noisyexp.core.rng import seeded_generator
 from noisyexp.models.ntm import NTM
-from noisyexp.models.units import Units
-from noisyexp.rng import seeded_generator
 from noisyexp.tasks.base import DatasetInfo, StepOutput, Task
 
 __all__ = [

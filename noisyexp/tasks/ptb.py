@@ -25,6 +25,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from noisyexp.activations.roles import Units
+from noisyexp.core.errors import ConfigError, DataError
 from noisyexp.data.files import RemoteFile, combined_checksum, ensure_files, md5_file
 from noisyexp.data.text import (
     EOS,
@@ -37,7 +39,6 @@ from noisyexp.data.text import (
     read_text,
     word_tokens,
 )
-from noisyexp.errors import ConfigError, DataError
 from noisyexp.models.rnn_lm import (
     CELLS,
     RNNLanguageModel,
@@ -45,7 +46,6 @@ from noisyexp.models.rnn_lm import (
     detach_state,
     state_tensors,
 )
-from noisyexp.models.units import Units
 from noisyexp.tasks.base import DatasetInfo, StepOutput, Task
 
 __all__ = [

@@ -34,11 +34,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from noisyexp.activations.roles import Units
+from noisyexp.core.errors import ConfigError
+from noisyexp.core.rng import seeded_generator
 from noisyexp.data.batching import step_batch_indices
-from noisyexp.errors import ConfigError
 from noisyexp.models.counter import UniqueCounter
-from noisyexp.models.units import Units
-from noisyexp.rng import seeded_generator
 from noisyexp.tasks.base import DatasetInfo, StepOutput, Task
 
 __all__ = [

@@ -1,0 +1,436 @@
+"""Reading run directories: summaries, metrics, grouping by preset/overrides, aggregation.
+
+The layer shared by ``noisyexp tables`` and ``noisyexp figures``, so both place a run in the same
+row. Grouping rules (one row per group):
+
+* a run belongs to the table whose rows name its experiment preset, else to the table that lists
+  its task (so extra presets and preset-less runs still show up);
+* within a table, runs are grouped by (experiment preset, profile, overrides), where the overrides
+  leave out ``seed``, ``experiment``, ``profile`` and bookkeeping keys (:data:`IGNORED_OVERRIDES`)
+  and, for runs of a ``make paper`` profile, the profile's budgets (``trainer.*``, ``task.*``),
+  so a sweep ``act.c=0.1,0.5,1 seed=1,2,3`` gives one row per c, aggregated over the seeds;
+* a paper row is attached only to the groups that ran its preset unchanged (one per profile); a
+  paper row without runs gets an empty group, so the renderers can show it as missing.
+
+A metric is read from ``summary["test"]``, then ``summary["final"]`` (the last evaluation), then the
+last ``metrics.jsonl`` line that has it. A bad file is skipped with its reason, never a crash.
+
+Statistics (:func:`aggregate`, :func:`welch`, scipy for the t quantiles and the test): a row's
+mean, sample std and 95% t-interval of the mean; for two rows, the difference of means with its
+95% Welch interval and Welch's two-sided t-test p-value.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from noisyexp.config.schema import canonical_act_name
+
+__all__ = [
+    "IGNORED_OVERRIDES",
+    "REQUIRED_KEYS",
+    "Run",
+    "Skipped",
+    "Stat",
+    "Group",
+    "read_run",
+    "collect_runs",
+    "override_key",
+    "group_runs",
+    "metric_value",
+    "aggregate",
+    "Comparison",
+    "welch",
+    "CONFIDENCE",
+]
+
+#: level of every interval in the tables (the t-interval of a mean, Welch's of a difference)
+CONFIDENCE = 0.95
+
+#: in a ``make paper`` profile's runs, override keys with these prefixes are its budget: no split
+PROFILE_BUDGET_PREFIXES: tuple[str, ...] = ("trainer.", "task.")
+#: override keys (before ``=``) that never split a row; ``hydra.*`` and ``paths.*`` too
+#: overrides that change how a run executes, not what it computes: never a separate row
+IGNORED_OVERRIDES: frozenset[str] = frozenset(
+    {
+        "seed",
+        "experiment",
+        "profile",
+        "trainer.device",
+        "trainer.log_every",
+        "trainer.ckpt_every",
+        "trainer.num_threads",
+        "trainer.progress",
+        "trainer.track_saturation",
+        "debug",
+    }
+)
+_IGNORED_PREFIXES = ("hydra.", "hydra/", "paths.")
+
+#: summary.json keys without which a run cannot be placed in a table
+REQUIRED_KEYS: tuple[str, ...] = ("status", "task", "seed")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One readable run directory: its summary and the rows of its ``metrics.jsonl``."""
+
+    path: Path
+    summary: dict[str, Any]
+    metrics: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def experiment(self) -> str | None:
+        return self.summary.get("experiment")
+
+    @property
+    def task(self) -> str:
+        return self.summary["task"]
+
+    @property
+    def profile(self) -> str | None:
+        return self.summary.get("profile")
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A summary that was not used, and why (status, bad JSON, missing keys, no table)."""
+
+    path: Path
+    reason: str
+    task: str | None = None
+    experiment: str | None = None
+
+
+@dataclass(frozen=True)
+class Stat:
+    """Mean and sample standard deviation (n - 1) of ``n`` values out of ``total`` runs.
+
+    ``ci_low``, ``ci_high``: the :data:`CONFIDENCE` t-interval of the mean,
+    ``mean ± t(1 - alpha/2, n - 1) · std / sqrt(n)``; None for fewer than 2 values. ``median``:
+    of the values present (where runs either solve a task or not, it says what a typical run
+    does, which a mean between the two modes does not).
+    """
+
+    mean: float | None
+    std: float | None
+    n: int
+    total: int
+    ci_low: float | None = None
+    ci_high: float | None = None
+    median: float | None = None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``a - b`` for two rows: the difference of means, its Welch interval and Welch's t-test.
+
+    ``low``, ``high``, ``p`` and ``df`` (Welch's, Satterthwaite's degrees of freedom) are None
+    when a side has fewer than 2 values (``why == "n < 2"``) or both have zero spread (no
+    standard error, so neither an interval nor a test: ``why == "std 0"``).
+    """
+
+    diff: float | None
+    low: float | None = None
+    high: float | None = None
+    p: float | None = None
+    df: float | None = None
+    why: str = ""
+
+
+@dataclass
+class Group:
+    """The runs of one table row: same preset, profile and (non-ignored) overrides."""
+
+    experiment: str | None
+    task: str
+    profile: str | None
+    overrides: tuple[str, ...]
+    runs: list[Run] = field(default_factory=list)
+    paper_row: dict[str, Any] | None = None
+
+    def label(self) -> str:
+        return self.experiment if self.experiment else f"(task={self.task})"
+
+    def sort_key(self) -> tuple[str, str, tuple[str, ...]]:
+        return (self.label(), self.profile or "", self.overrides)
+
+
+# ----------------------------------------------------------------------------------------------
+# reading runs
+
+
+def _read_metrics(path: Path) -> tuple[dict[str, Any], ...]:
+    """Rows of a ``metrics.jsonl``; unreadable lines (a torn last write) are dropped."""
+    if not path.is_file():
+        return ()
+    rows = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+    return tuple(rows)
+
+
+#: the types of summary.json fields the tables read (a record with another type is skipped)
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "status": (str,),
+    "profile": (str, type(None)),
+    "seed": (int,),
+    "config": (dict,),
+    "dataset": (dict, type(None)),
+    "final": (dict,),
+    "best": (dict,),
+    "test": (dict,),
+    "steps": (int, float),
+    "epochs": (int, float),
+    "wall_time_s": (int, float, type(None)),
+}
+
+
+def _is_bool_for(value: Any, types: tuple[type, ...]) -> bool:
+    """True for a bool where a number is expected (JSON's true is not a seed or a time)."""
+    return isinstance(value, bool) and bool not in types
+
+
+def read_run(summary_path: Path) -> Run | Skipped:
+    """Read one ``summary.json`` and the ``metrics.jsonl`` beside it.
+
+    Returns:
+        A :class:`Run` for a completed run, else a :class:`Skipped` saying why.
+    """
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return Skipped(summary_path, f"unreadable summary.json ({type(exc).__name__})")
+    if not isinstance(summary, dict):
+        return Skipped(summary_path, "summary.json is not a JSON object")
+    missing = [key for key in REQUIRED_KEYS if key not in summary]
+    if missing:
+        return Skipped(summary_path, f"summary.json lacks key(s): {', '.join(missing)}")
+    task, experiment = summary.get("task"), summary.get("experiment")
+    if not isinstance(task, str) or not isinstance(experiment, (str, type(None))):
+        return Skipped(summary_path, "summary.json has a non-string task or experiment")
+    overrides = summary.get("overrides", [])
+    if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
+        return Skipped(summary_path, "summary.json 'overrides' is not a list of strings")
+    for key, types in _FIELD_TYPES.items():
+        value = summary.get(key)
+        if key in summary and not (isinstance(value, types) and not _is_bool_for(value, types)):
+            names = "/".join("null" if t is type(None) else t.__name__ for t in types)
+            return Skipped(summary_path, f"summary.json {key!r} is not {names}")
+    if summary["status"] != "completed":
+        error = summary.get("error")
+        reason = f"status {summary['status']}" + (f": {error}" if error else "")
+        return Skipped(summary_path, reason, task, experiment)
+    metrics = _read_metrics(summary_path.parent / "metrics.jsonl")
+    return Run(summary_path.parent, summary, metrics)
+
+
+def collect_runs(results_dir: Path) -> tuple[list[Run], list[Skipped]]:
+    """Every ``summary.json`` under ``results_dir``, split into completed runs and skipped ones.
+
+    Both lists are sorted by path, so the output does not depend on the file system's order.
+    """
+    runs: list[Run] = []
+    skipped: list[Skipped] = []
+    for summary_path in sorted(Path(results_dir).rglob("summary.json")):
+        if not summary_path.is_file():
+            continue
+        result = read_run(summary_path)
+        (runs if isinstance(result, Run) else skipped).append(result)
+    return runs, skipped
+
+
+# ----------------------------------------------------------------------------------------------
+# grouping and aggregation
+
+
+def override_key(overrides: Iterable[str], *, profiled: bool = False) -> tuple[str, ...]:
+    """The overrides that define a row: sorted, leading ``+`` dropped, ignored keys removed.
+
+    ``profiled``: the run belongs to a ``make paper`` profile, whose budgets (``trainer.*``, and
+    the reduced model and data sizes ``task.*`` of the ``cpu`` profile) are the profile itself
+    (stated in the table header and the profile), so they do not split rows either.
+    """
+    kept = []
+    for override in overrides:
+        text = override.lstrip("+")
+        key = text.split("=", 1)[0].strip()
+        if key in IGNORED_OVERRIDES or key.startswith(_IGNORED_PREFIXES):
+            continue
+        if profiled and key.startswith(PROFILE_BUDGET_PREFIXES):
+            continue
+        if key == "act":  # act=noisy_tanh (before the rename), act=nan and act='nan': one row
+            option = text.split("=", 1)[1].strip().strip("'\"")
+            text = f"act={canonical_act_name(option)}"
+        kept.append(text)
+    return tuple(sorted(set(kept)))
+
+
+def _table_of(run: Run, tables: list[dict[str, Any]]) -> str | None:
+    for table in tables:
+        if any(row["experiment"] == run.experiment for row in table["rows"]):
+            return table["id"]
+    for table in tables:
+        if run.task in table["tasks"]:
+            return table["id"]
+    return None
+
+
+def group_runs(
+    runs: Iterable[Run], tables: list[dict[str, Any]]
+) -> tuple[dict[str, list[Group]], list[Run]]:
+    """Place runs in table rows.
+
+    Returns:
+        ``{table id: groups}`` with every paper row present (empty when it has no runs), the paper
+        rows first in the paper's order, then extra groups sorted; and the runs no table takes.
+    """
+    by_key: dict[tuple[Any, ...], Group] = {}
+    orphans: list[Run] = []
+    for run in runs:
+        table_id = _table_of(run, tables)
+        if table_id is None:
+            orphans.append(run)
+            continue
+        overrides = override_key(run.summary.get("overrides", []), profiled=bool(run.profile))
+        key = (
+            table_id,
+            run.experiment or "",
+            run.task if not run.experiment else "",
+            run.profile or "",
+            overrides,
+        )
+        group = by_key.setdefault(key, Group(run.experiment, run.task, run.profile, overrides))
+        group.runs.append(run)
+    grouped: dict[str, list[Group]] = {}
+    for table in tables:
+        mine = [g for k, g in by_key.items() if k[0] == table["id"]]
+        grouped[table["id"]] = _order_rows(table, mine)
+    return grouped, orphans
+
+
+def _order_rows(table: dict[str, Any], groups: list[Group]) -> list[Group]:
+    """Paper rows in the paper's order (one per profile, or a missing one), then the rest."""
+    ordered: list[Group] = []
+    used: set[int] = set()
+    for row in table["rows"]:
+        plain = sorted(
+            (g for g in groups if g.experiment == row["experiment"] and not g.overrides),
+            key=Group.sort_key,
+        )
+        if not plain:
+            plain = [Group(row["experiment"], "", None, ())]
+        for group in plain:
+            group.paper_row = row
+            used.add(id(group))
+        ordered.extend(plain)
+    ordered.extend(sorted((g for g in groups if id(g) not in used), key=Group.sort_key))
+    return ordered
+
+
+def _lookup_at(run: Run, key: str, at: dict[str, float]) -> float | None:
+    """``key`` on the first ``metrics.jsonl`` line that has it and whose fields equal ``at``
+    (e.g. ``{"epoch": 10}``); a line of the same epoch without ``key`` does not hide it."""
+    for row in run.metrics:
+        if _is_number(row.get(key)) and all(row.get(k) == v for k, v in at.items()):
+            return float(row[key])
+    return None
+
+
+def _lookup(run: Run, key: str, section: str | None = None) -> float | None:
+    if section is not None:  # one summary section only (e.g. "best": the early-stopping point)
+        values = run.summary.get(section)
+        ok = isinstance(values, dict) and _is_number(values.get(key))
+        return float(values[key]) if ok else None
+    for section in ("test", "final"):
+        values = run.summary.get(section)
+        if isinstance(values, dict) and _is_number(values.get(key)):
+            return float(values[key])
+    for row in reversed(run.metrics):
+        if _is_number(row.get(key)):
+            return float(row[key])
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def metric_value(run: Run, metric: dict[str, Any]) -> float | None:
+    """The value of a table metric for one run, or None when the run did not record it.
+
+    ``metric["sources"]`` lists ``{"key", "factor", "section", "at"}`` alternatives tried in
+    order (``section``: read only that summary section, e.g. ``"best"``; ``at``: read the
+    ``metrics.jsonl`` line with these values, e.g. ``{"epoch": 10}``, for a point on the curve);
+    ``metric["solved_below"]`` makes it the first ``metrics.jsonl`` step where
+    ``solved_below.key`` falls below ``solved_below.threshold``.
+    """
+    solved = metric.get("solved_below")
+    if solved:
+        for row in run.metrics:
+            value = row.get(solved["key"])
+            if _is_number(value) and value < solved["threshold"] and _is_number(row.get("step")):
+                return float(row["step"])
+        return None
+    for source in metric.get("sources", [{"key": metric["key"]}]):
+        if "at" in source:
+            value = _lookup_at(run, source["key"], source["at"])
+        else:
+            value = _lookup(run, source["key"], source.get("section"))
+        if value is not None:
+            return value * source.get("factor", 1.0)
+    return None
+
+
+def aggregate(values: list[float | None]) -> Stat:
+    """Mean, sample std and the t-interval of the mean of the values that are present.
+
+    std and the interval are None for fewer than 2 values.
+    """
+    present = [v for v in values if v is not None]
+    if not present:
+        return Stat(None, None, 0, len(values))
+    mean = statistics.fmean(present)
+    if len(present) < 2:
+        return Stat(mean, None, 1, len(values), median=mean)
+    from scipy import stats  # imported here: reading runs (figures) does not need scipy
+
+    std = statistics.stdev(present)
+    quantile = float(stats.t.ppf(0.5 + CONFIDENCE / 2, len(present) - 1))
+    half = quantile * std / math.sqrt(len(present))
+    median = statistics.median(present)
+    return Stat(mean, std, len(present), len(values), mean - half, mean + half, median)
+
+
+def welch(a: Stat, b: Stat) -> Comparison:
+    """``a - b``: difference of means, its Welch interval and Welch's two-sided t-test p-value.
+
+    The interval is ``diff ± t(1 - alpha/2, df) · se`` with ``se = sqrt(sa²/na + sb²/nb)`` and
+    Satterthwaite's ``df``; p is ``scipy.stats.ttest_ind_from_stats(..., equal_var=False)``.
+    """
+    if a.mean is None or b.mean is None:
+        return Comparison(None, why="no value")
+    diff = a.mean - b.mean
+    if a.std is None or b.std is None:
+        return Comparison(diff, why="n < 2")
+    va, vb = a.std**2 / a.n, b.std**2 / b.n
+    se = math.sqrt(va + vb)
+    if se == 0.0:
+        return Comparison(diff, why="std 0")
+    from scipy import stats
+
+    df = (va + vb) ** 2 / (va**2 / (a.n - 1) + vb**2 / (b.n - 1))
+    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, df)) * se
+    test = stats.ttest_ind_from_stats(a.mean, a.std, a.n, b.mean, b.std, b.n, equal_var=False)
+    return Comparison(diff, diff - half, diff + half, float(test.pvalue), df)
