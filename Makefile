@@ -91,7 +91,7 @@ CHAOS ?=
 chaos: $(STAMP)  ## kills, double signals, locks, full disks, bad inputs (<10 min; CHAOS=--quick: a smoke test); writes docs/errors.md
 	OMP_NUM_THREADS=1 $(BIN)/python scripts/chaos.py $(CHAOS)
 
-tables: $(STAMP)  ## build results/tables/ from every run summary under results/
+tables: $(STAMP)  ## build results/tables/ from results/paper/ (the other runs under results/: results/tables/runs/)
 	$(BIN)/noisyexp tables --results $(RESULTS)
 
 figures: $(STAMP)  ## plot learning curves into results/figures/
@@ -107,8 +107,9 @@ paper: $(STAMP)  ## every experiment of PROFILE=cpu|full over its seeds (DATA=di
 README_TABLES := table1_lte table2_ptb table4_nmt table5_unique table5_unique_faithful table5_unique_scalar ntm_recall ntm_recall_faithful gaussians mnist char_gru
 README_RECORDS := results/paper
 README_BENCH := results/bench/cpu-20261130
-readme: $(STAMP)  ## rebuild results/tables/ from the committed run records (results/paper/) and the bench tables from $(README_BENCH), and paste them and the unit docs into README.md
+readme: $(STAMP)  ## rebuild results/tables/ and results/claims.md from the committed run records (results/paper/) and the bench tables from $(README_BENCH), and paste them and the unit docs into README.md
 	$(BIN)/noisyexp tables --results $(README_RECORDS) --out results/tables
+	$(BIN)/python -c 'from pathlib import Path; from noisyexp.reports.claims import main; main(Path("$(README_RECORDS)"), Path("results"))'
 	$(BIN)/python scripts/bench_table.py $(README_BENCH) --out $(README_BENCH)/bench.md
 	$(BIN)/python scripts/sync_readme.py activations=docs/activations.md \
 		results=$(subst $(space),$(comma),$(foreach t,$(README_TABLES),results/tables/$(t).md)) \

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from noisyexp.cli.app import main, threads_per_job
+from noisyexp.cli.app import main
+from noisyexp.cli.train_command import threads_per_job
 
 TINY = ["trainer.max_steps=4", "trainer.eval_every=2", "trainer.progress=false"]
 
@@ -181,7 +182,7 @@ def test_act_nan_names_the_option_although_hydra_reads_nan_as_a_number(results):
 
 
 def test_a_sweep_over_acts_may_include_nan(results):
-    from noisyexp.cli.app import _quote_option_names
+    from noisyexp.cli.train_command import quote_option_names as _quote_option_names
 
     assert _quote_option_names(["-m", "act=nan,nah", "act.c=0.5", "+act=inf"]) == [
         "-m",

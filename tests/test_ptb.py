@@ -75,9 +75,10 @@ def test_all_names_exist_once() -> None:
 
 
 def test_registry_entries_pair_each_config_with_its_task() -> None:
-    expected = {"ptb": (PTBConfig, PTBTask), "wordlm": (WordLMConfig, WordLMTask)}
-    assert expected == ptb.TASKS
-    assert {"ptb_char": (PTBCharConfig, PTBCharTask)} == ptb_char.TASKS
+    from noisyexp.tasks import TASKS
+
+    assert TASKS["ptb"] == (PTBConfig, PTBTask) and TASKS["wordlm"] == (WordLMConfig, WordLMTask)
+    assert TASKS["ptb_char"] == (PTBCharConfig, PTBCharTask)
     assert PTBConfig().name == "ptb" and WordLMConfig().name == "wordlm"
     assert PTBCharConfig().name == "ptb_char"
 
@@ -348,7 +349,7 @@ def test_a_long_evaluation_logs_a_line_a_minute_without_a_progress_bar(monkeypat
 
     clock = iter([0.0, 0.0, 30.0, 61.0, 62.0, 200.0])
     monkeypatch.setattr(train.time, "monotonic", lambda: next(clock))
-    progress = train._EvalProgress(show_bar=False)  # reads the clock once
+    progress = train._EvalProgress(show_bar=False, interval_s=60.0)  # reads the clock once
     with caplog.at_level("INFO", logger="noisyexp.training.trainer"):
         for done in range(1, 6):
             progress("test", done, 5)

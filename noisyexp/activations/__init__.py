@@ -13,6 +13,9 @@ One module per job:
 * :mod:`.model_tools`: helpers over a model's units (noise generators, saturation statistics).
 
 Every public name is re-exported here: ``from noisyexp.activations import make_unit``.
+
+Layer rule: torch and the standard library only, and relative imports inside the folder, so it
+works copied into another project under any name.
 """
 
 from .functional import (

@@ -81,9 +81,16 @@ class Unit(nn.Module):
 
         Same values as :meth:`forward` given the noise it would draw (``None`` = the test-time
         value), with no RNG, no saturation tracking and no custom autograd Function, so that
-        ``torch.compile`` can fuse it with its neighbours (a fused recurrent step).
+        ``torch.compile`` can fuse it with its neighbours (a fused recurrent step). A unit class
+        that does not define it has no fast-path form (:func:`has_pure_form`): the compiled
+        recurrent step refuses it at config time and the layers run their plain loop.
         """
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} has no pure(x, noise) form")
+
+    @classmethod
+    def has_pure_form(cls) -> bool:
+        """Whether this class defines :meth:`pure` (the compiled step's form of the unit)."""
+        return cls.pure is not Unit.pure
 
     def extra_repr(self) -> str:
         return f"num_units={self.num_units}, kind={self.kind!r}"

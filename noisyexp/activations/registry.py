@@ -52,6 +52,12 @@ class UnitType:
         return issubclass(self.cls, NoisyUnit)
 
     @property
+    def has_pure_form(self) -> bool:
+        """Whether the class has the pure form the compiled recurrent step fuses
+        (``trainer.compile=true`` needs it)."""
+        return self.cls.has_pure_form()
+
+    @property
     def knobs(self) -> tuple[str, ...]:
         """Keyword arguments a user may set: the class signature minus the variant's own."""
         skip = {"self", "num_units", "kind", *self.variant}
@@ -81,11 +87,18 @@ def register_unit(
 
     ``defaults`` maps each kind to knob values; a knob it omits keeps the class's own default.
 
+    The class must be a :class:`Unit` (its ``forward`` and, for ``trainer.compile=true``, its
+    ``pure`` form: a class without ``pure`` registers, and a compiled run refuses it at config
+    time, see :attr:`UnitType.has_pure_form`).
+
     Raises:
-        ValueError: the name is taken, or a default names a knob the class does not take.
+        ValueError: the name is taken, the class is not a Unit, or a default names a knob the
+            class does not take.
     """
     if name in UNIT_TYPES:
         raise ValueError(f"unit type {name!r} is already registered")
+    if not (isinstance(cls, type) and issubclass(cls, Unit)):
+        raise ValueError(f"unit type {name!r}: {cls!r} is not a subclass of activations.Unit")
     spec = UnitType(
         cls, dict(variant or {}), {k: dict(v) for k, v in (defaults or {}).items()}, description
     )

@@ -7,16 +7,19 @@ Adding an optimizer = a builder here, its entry in :data:`OPTIMIZERS`, and a YAM
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
-from noisyexp.config.schema import OptimConfig
 from noisyexp.core.errors import ConfigError
+
+if TYPE_CHECKING:  # the schema validates optim.name against OPTIMIZERS: only it imports us
+    from noisyexp.config.schema import OptimConfig
 
 __all__ = ["OPTIMIZERS", "learning_rate", "make_optimizer"]
 
-Builder = Callable[[list[nn.Parameter], OptimConfig, bool], torch.optim.Optimizer]
+Builder = Callable[[list[nn.Parameter], "OptimConfig", bool], torch.optim.Optimizer]
 """(parameters, optim config, capturable) -> optimizer; capturable: its step may be captured in
 a CUDA graph (the state that counts steps stays on the device)."""
 

@@ -255,6 +255,7 @@ class OptimConfig:
 DEVICES = ("auto", "cpu", "cuda")
 #: what a resume does when its checkpoint's noise stream was drawn on another device type
 CROSS_DEVICE_RESUME = ("reseed", "refuse")
+TEST_WEIGHTS = ("last", "best")
 
 
 @dataclass
@@ -274,8 +275,13 @@ class TrainerConfig:
     log_every: int = 10
     device: str = "auto"
     deterministic: bool = True
-    progress: bool | None = None  # None = on when stderr is a terminal
+    progress: bool | None = None  # the tqdm bar; None = on when stdout and stderr are terminals
+    #: without the bar, a progress line (steps/s, ETA) at most this often, in seconds
+    progress_interval_s: float = 60.0
     eval_test: bool = True
+    #: the weights the test split is scored with: ``last`` (the run's end) or ``best`` (those of
+    #: the best validation, checkpoints/best.pt: dl4mt's choice for translation)
+    test_weights: str = "last"
     track_saturation: bool = True
     num_threads: int | None = None  # torch CPU threads (None = torch's default)
     #: non-finite losses skipped (no update) before the run fails; counted in the summary
@@ -308,8 +314,14 @@ class TrainerConfig:
         _check_positive_int("trainer.eval_every", self.eval_every, allow_zero=True)
         _check_positive_int("trainer.ckpt_every", self.ckpt_every, allow_zero=True)
         _check_positive_int("trainer.log_every", self.log_every)
+        if not (math.isfinite(self.progress_interval_s) and self.progress_interval_s >= 0):
+            raise ConfigError(
+                f"trainer.progress_interval_s must be a finite number >= 0, "
+                f"got {self.progress_interval_s}"
+            )
         _check_choice("trainer.device", self.device, DEVICES)
         _check_choice("trainer.cross_device_resume", self.cross_device_resume, CROSS_DEVICE_RESUME)
+        _check_choice("trainer.test_weights", self.test_weights, TEST_WEIGHTS)
         _check_positive_int("trainer.num_threads", self.num_threads)
         _check_positive_int("trainer.skip_nonfinite", self.skip_nonfinite, allow_zero=True)
         if self.memory_budget_gb is not None and not (
@@ -358,6 +370,20 @@ class RunConfig:
                 f"task.name={name!r} does not match the task's settings; pick a task with "
                 f"task={name}, not by renaming another one"
             )
+        if self.trainer.compile:
+            self._check_compilable()
+
+    def _check_compilable(self) -> None:
+        """``trainer.compile=true`` fuses each unit's pure form: refuse a type that has none."""
+        from noisyexp import activations
+
+        for role in ("gate", "cell"):
+            unit_type = getattr(self.act, role).type
+            if not activations.UNIT_TYPES[unit_type].has_pure_form:
+                raise ConfigError(
+                    f"trainer.compile=true: unit type {unit_type!r} (act.{role}) has no pure(x, "
+                    "noise) form for the compiled step; define it or set trainer.compile=false"
+                )
 
 
 def register_configs() -> None:

@@ -7,3 +7,7 @@ drop-ins (``NoisyLSTM``, ``NoisyGRU``: batch-first, bidirectional, packed sequen
 Layer rule: imports only torch and :mod:`noisyexp.activations`, so this folder and
 ``activations/`` can be copied together into another project.
 """
+
+from .dropin import NoisyGRU, NoisyGRUCell, NoisyLSTM, NoisyLSTMCell
+
+__all__ = ["NoisyGRU", "NoisyGRUCell", "NoisyLSTM", "NoisyLSTMCell"]

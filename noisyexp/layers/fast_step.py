@@ -66,8 +66,10 @@ def compile_unavailable(device: torch.device) -> str | None:
 
 
 def supports_fast_step(unit: nn.Module) -> bool:
-    """A unit the fast path can run: a library unit (it has ``pure``) or plain sigmoid/tanh."""
-    return isinstance(unit, Unit) or type(unit) in (nn.Sigmoid, nn.Tanh)
+    """A unit the fast path can run: a library unit with a ``pure`` form, or plain sigmoid/tanh."""
+    if isinstance(unit, Unit):
+        return type(unit).has_pure_form()
+    return type(unit) in (nn.Sigmoid, nn.Tanh)
 
 
 def apply_unit(unit: nn.Module, x: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:

@@ -6,7 +6,11 @@ experiment preset that reproduces it. ``figures_digitized.csv`` is a verbatim co
 ``docs/paper_figures_digitized.csv`` (columns ``figure,series,x,y``), the curves recovered from the
 vector plots of the paper's PDFs.
 
-Both files are read lazily, on first call, and cached.
+``claims.yaml`` lists the paper's claims and the rule that judges each from the records
+(:mod:`noisyexp.reports.claims`); ``profiles/`` holds the sweeps of ``noisyexp paper``, which
+:mod:`.reproduce` runs. The data files are read lazily, on first call, and cached.
+
+Layer rule: may import every layer below it (core to training); reports and the CLI read it.
 """
 
 from __future__ import annotations

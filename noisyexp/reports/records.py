@@ -67,6 +67,7 @@ IGNORED_OVERRIDES: frozenset[str] = frozenset(
         "trainer.ckpt_every",
         "trainer.num_threads",
         "trainer.progress",
+        "trainer.progress_interval_s",
         "trainer.track_saturation",
         "debug",
     }
@@ -132,8 +133,11 @@ class Comparison:
     """``a - b`` for two rows: the difference of means, its Welch interval and Welch's t-test.
 
     ``low``, ``high``, ``p`` and ``df`` (Welch's, Satterthwaite's degrees of freedom) are None
-    when a side has fewer than 2 values (``why == "n < 2"``) or both have zero spread (no
-    standard error, so neither an interval nor a test: ``why == "std 0"``).
+    when a side has fewer than 2 values (``why == "n < 2"``) or a side has zero spread
+    (``why == "std 0"``): every run of that row ended at the same value (on Table 5, the
+    plateau), where the t-test's normal model does not hold, and with one side's variance taken
+    as 0 the test would treat that row's mean as a known constant and give a p-value that looks
+    like evidence; a solved count and Fisher's test (:mod:`.stats`) fit such rows instead.
     """
 
     diff: float | None
@@ -413,6 +417,11 @@ def aggregate(values: list[float | None]) -> Stat:
     return Stat(mean, std, len(present), len(values), mean - half, mean + half, median)
 
 
+def _no_spread(stat: Stat) -> bool:
+    """Every value the same, up to float rounding (1e-9 of the mean's size, at least 1e-9)."""
+    return stat.std is not None and stat.std <= 1e-9 * max(1.0, abs(stat.mean or 0.0))
+
+
 def welch(a: Stat, b: Stat) -> Comparison:
     """``a - b``: difference of means, its Welch interval and Welch's two-sided t-test p-value.
 
@@ -424,10 +433,10 @@ def welch(a: Stat, b: Stat) -> Comparison:
     diff = a.mean - b.mean
     if a.std is None or b.std is None:
         return Comparison(diff, why="n < 2")
+    if _no_spread(a) or _no_spread(b):
+        return Comparison(diff, why="std 0")
     va, vb = a.std**2 / a.n, b.std**2 / b.n
     se = math.sqrt(va + vb)
-    if se == 0.0:
-        return Comparison(diff, why="std 0")
     from scipy import stats
 
     df = (va + vb) ** 2 / (va**2 / (a.n - 1) + vb**2 / (b.n - 1))

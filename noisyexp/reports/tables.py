@@ -4,6 +4,9 @@
 (:mod:`noisyexp.reports.records` finds, groups and aggregates them) and writes each table as
 Markdown, CSV and LaTeX. Nothing here is
 typed in by hand: our numbers come from the runs, the paper's from ``paper/reference.json``.
+Where the folder holds ``paper/`` (the records of ``make paper``), the paper tables read only that,
+and the other runs (ad-hoc reruns under ``results/runs``) get tables of their own under
+``<out>/runs/``, so they neither count as seeds of a paper row nor overwrite its table.
 
 The paper's number stands only beside the group that ran the preset unchanged; sweep groups and
 presets the paper does not have show "–" for the paper; paper rows without runs show "missing".
@@ -18,6 +21,11 @@ preset's runs under the same profile and overrides: the difference of means, its
 and Welch's two-sided t-test p-value (uncorrected for the several comparisons of a table). A metric
 marked ``"describe": true`` says where the runs ended (the noise scale, a curriculum's length), not
 a result: the Markdown and LaTeX show only its mean ± std and nothing compares it.
+
+A table with ``"solved": {"metric": ..., "steps_key": ...}`` (Table 5, whose runs either solve the
+task or end on a plateau) also shows, after that metric, each row's solved count (test error below
+:data:`noisyexp.reports.stats.SOLVED_BELOW`), its median steps to solve over the runs that got
+there, and Fisher's exact p of its count against the reference row's (:mod:`.stats`).
 """
 
 from __future__ import annotations
@@ -44,8 +52,22 @@ from noisyexp.reports.records import (
     metric_value,
     welch,
 )
+from noisyexp.reports.stats import SOLVED_BELOW, SolvedCount, fisher_exact, solved_count
 
-__all__ = ["render_markdown", "render_csv", "render_latex", "main"]
+__all__ = [
+    "PAPER_DIR",
+    "RUNS_DIR",
+    "paper_records",
+    "render_markdown",
+    "render_csv",
+    "render_latex",
+    "main",
+]
+
+#: under a results folder, the ``make paper`` records that the paper tables read (and only they)
+PAPER_DIR = "paper"
+#: under the output folder, the tables of the runs outside ``paper/`` (never the paper tables)
+RUNS_DIR = "runs"
 
 _DASH = "–"
 
@@ -159,8 +181,49 @@ def _table_rows(table: dict[str, Any], groups: list[Group]) -> list[dict[str, An
                 if not metric.get("describe"):
                     cell.compare = welch(cell.stat, _cells(reference, metric).stat)
         status = "missing" if not group.runs else ("paper" if group.paper_row else "extra")
-        rows.append({"group": group, "cells": cells, "status": status, "reference": reference})
+        row = {"group": group, "cells": cells, "status": status, "reference": reference}
+        if table.get("solved"):
+            row["solved"] = _solved(table, group)
+            row["fisher"] = None
+            if reference is not None:
+                mine, theirs = row["solved"], _solved(table, reference)
+                if mine.total and theirs.total:
+                    row["fisher"] = fisher_exact(
+                        mine.solved, mine.total, theirs.solved, theirs.total
+                    )
+        rows.append(row)
     return rows
+
+
+def _solved(table: dict[str, Any], group: Group) -> SolvedCount:
+    """The row's solved count (its ``solved`` metric below :data:`SOLVED_BELOW`) and steps."""
+    spec = table["solved"]
+    metric = next(m for m in table["metrics"] if m["key"] == spec["metric"])
+    return solved_count(group.runs, metric, below=SOLVED_BELOW, steps_key=spec.get("steps_key"))
+
+
+def _solved_columns() -> list[str]:
+    below = f"{SOLVED_BELOW:g} %"
+    return [
+        f"Solved k/n (test error < {below})",
+        f"Steps to valid error < {below} (median, runs that got there)",
+        "Solved vs ref., Fisher p",
+    ]
+
+
+def _solved_cells(group: Group, row: dict[str, Any], reference: str | None) -> list[str]:
+    """``k/n``; the median steps to solve with how many runs got there; Fisher's p (or ref.)."""
+    count: SolvedCount = row["solved"]
+    if not group.runs:
+        return [_DASH, _DASH, _DASH]
+    solved = f"{count.solved}/{count.total}" if count.total else f"n/a (0/{count.runs})"
+    got = f"{len(count.steps)}/{count.runs}"
+    steps = f"{_fmt(count.steps_median, 0)} ({got})" if count.steps else f"{_DASH} ({got})"
+    if reference is not None and group.experiment == reference:
+        fisher = "ref." if count.total else _DASH
+    else:
+        fisher = _DASH if row["fisher"] is None else _p_text(row["fisher"])
+    return [solved, steps, fisher]
 
 
 def _statistics_line(table: dict[str, Any]) -> str:
@@ -174,11 +237,22 @@ def _statistics_line(table: dict[str, Any]) -> str:
     if not reference:
         return line + "."
     label = next((r["label"] for r in table["rows"] if r["experiment"] == reference), reference)
-    return (
+    line = (
         f"{line}; Δ ref. = our mean − the mean of the reference row {reference} ({label}) "
         f"under the same profile and overrides, with its {level} Welch interval and the p-value "
         f"of Welch's two-sided t-test (unequal variances, no correction for multiple "
         f"comparisons; needs n ≥ 2 on both sides)."
+    )
+    if not table.get("solved"):
+        return line
+    below = f"{SOLVED_BELOW:g} %"
+    return (
+        f"{line} Solved k/n = runs whose test error is below {below} (runs either solve the "
+        f"task or end on the plateau); steps to solve = the first evaluation step whose valid "
+        f"error is below {below}, the median over the runs that got there (how many, in "
+        f"brackets); Fisher p = two-sided Fisher's exact test of the solved counts against the "
+        f"reference row's. Welch's test also needs a non-zero std on both sides: (std 0) marks "
+        f"a row whose runs all ended at one value."
     )
 
 
@@ -240,6 +314,8 @@ def _columns(table: dict[str, Any]) -> list[str]:
         names += [f"{label} {level} CI", f"{label} (paper)", f"{label} Δ paper"]
         if table.get("reference"):
             names.append(f"{label} Δ ref. [{level} CI], Welch p")
+        if (table.get("solved") or {}).get("metric") == metric["key"]:
+            names += _solved_columns()
     return names
 
 
@@ -272,6 +348,8 @@ def _display_row(table: dict[str, Any], row: dict[str, Any]) -> list[str]:
         ]
         if reference:
             cells.append(_compare_text(group, cell, decimals, reference))
+        if (table.get("solved") or {}).get("metric") == metric["key"]:
+            cells += _solved_cells(group, row, reference)
     return cells
 
 
@@ -297,6 +375,7 @@ def render_csv(table: dict[str, Any], groups: list[Group]) -> str:
     Per metric ``<key>:n, mean, std, median, ci_low, ci_high`` (the 95% t-interval of the mean),
     ``paper, paper_diff`` (our mean − the paper's) and ``diff, diff_low, diff_high, p``: our mean −
     the mean of the row named in ``compared_to``, its 95% Welch interval and Welch's p-value.
+    A table with a ``solved`` metric adds ``solved:k, n, steps_median, steps_n, fisher_p``.
     """
     header = [
         "table",
@@ -316,6 +395,8 @@ def render_csv(table: dict[str, Any], groups: list[Group]) -> str:
     parts += ("diff", "diff_low", "diff_high", "p")
     for metric in table["metrics"]:
         header += [f"{metric['key']}:{part}" for part in parts]
+    if table.get("solved"):
+        header += [f"solved:{part}" for part in _SOLVED_PARTS]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
@@ -354,8 +435,22 @@ def render_csv(table: dict[str, Any], groups: list[Group]) -> str:
                 _raw(comp.high),
                 _raw(comp.p),
             ]
+        if table.get("solved"):
+            count: SolvedCount = row["solved"]
+            line += [
+                count.solved if count.total else "",
+                count.total,
+                _raw(count.steps_median),
+                len(count.steps),
+                _raw(row["fisher"]),
+            ]
         writer.writerow(line)
     return buffer.getvalue()
+
+
+#: CSV columns of a table with a ``solved`` metric: solved runs, runs with a value, the median
+#: steps to solve, how many runs got there, Fisher's p against the reference row
+_SOLVED_PARTS = ("k", "n", "steps_median", "steps_n", "fisher_p")
 
 
 def _raw(value: float | None) -> str:
@@ -460,25 +555,32 @@ def _skipped_for(table: dict[str, Any], skipped: list[Skipped]) -> list[Skipped]
     return [s for s in skipped if s.experiment in presets or s.task in table["tasks"]]
 
 
-def main(
-    results_dir: Path,
-    out_dir: Path,
-    *,
-    echo: Callable[[str], None] | None = print,
-) -> list[Path]:
-    """Write every paper table (``.md``, ``.csv``, ``.tex``), ``tables.md``, sweeps and skipped.
+def paper_records(results_dir: Path) -> Path:
+    """The folder the paper tables read: ``<results>/paper`` when it exists, else ``results_dir``.
 
-    Args:
-        results_dir: folder searched (recursively) for ``summary.json`` files.
-        out_dir: where the tables go (``results/tables``); created when missing.
-        echo: called with one line per skipped run and one per file written; None for silence.
-
-    Returns:
-        The paths written, in a fixed order.
+    So ``--results results`` reads only the committed records of ``make paper``, while
+    ``--results results/paper`` (the records themselves) and a folder of plain runs (the demo's
+    ``results/demo``) read everything under them, as before.
     """
-    results_dir, out_dir = Path(results_dir), Path(out_dir)
+    results_dir = Path(results_dir)
+    paper_dir = results_dir / PAPER_DIR
+    return paper_dir if paper_dir.is_dir() else results_dir
+
+
+_TITLE = "# Results: ours beside the paper\n\nGenerated by `noisyexp tables`; do not edit.\n\n"
+_RUNS_TITLE = (
+    "# Ad-hoc runs: the runs outside paper/\n\n"
+    "Generated by `noisyexp tables` from the runs of the results folder that are not under "
+    f"`{PAPER_DIR}/` (reruns, sweeps, trials); the paper tables, one folder up, read only "
+    f"`{PAPER_DIR}/`. Do not edit.\n\n"
+)
+
+
+def _write_set(
+    runs: list[Run], skipped: list[Skipped], root: Path, out_dir: Path, title: str
+) -> list[Path]:
+    """Every table of ``runs`` (``.md``, ``.csv``, ``.tex``), ``tables.md``, sweeps, skipped."""
     tables = paper_tables()
-    runs, skipped = collect_runs(results_dir)
     grouped, orphans = group_runs(runs, tables)
     written: list[Path] = []
     sections = []
@@ -491,14 +593,57 @@ def main(
         written.append(
             write_text_atomic(out_dir / f"{table['id']}.tex", render_latex(table, groups))
         )
-    title = "# Results: ours beside the paper\n\nGenerated by `noisyexp tables`; do not edit.\n\n"
     written.append(write_text_atomic(out_dir / "tables.md", title + "\n".join(sections)))
     written.append(write_text_atomic(out_dir / "sweeps.md", _sweeps_markdown(tables, grouped)))
     written.append(
-        write_text_atomic(out_dir / "skipped.md", _skipped_markdown(skipped, orphans, results_dir))
+        write_text_atomic(out_dir / "skipped.md", _skipped_markdown(skipped, orphans, root))
     )
+    return written
+
+
+def main(
+    results_dir: Path,
+    out_dir: Path,
+    *,
+    echo: Callable[[str], None] | None = print,
+) -> list[Path]:
+    """Write every paper table (``.md``, ``.csv``, ``.tex``), ``tables.md``, sweeps and skipped.
+
+    The paper tables read only :func:`paper_records` (``<results>/paper`` when there is one), so
+    a user's own runs elsewhere in the folder (``results/runs``: a rerun of seed 0 three times)
+    never enter them as seeds. Those runs get the same set of tables of their own, under
+    ``<out_dir>/runs/`` (:data:`RUNS_DIR`), written only when there are any.
+
+    Args:
+        results_dir: folder searched (recursively) for ``summary.json`` files.
+        out_dir: where the tables go (``results/tables``); created when missing.
+        echo: called with one line per skipped run and one per file written; None for silence.
+
+    Returns:
+        The paths written, in a fixed order: the paper tables, then those of the other runs.
+    """
+    results_dir, out_dir = Path(results_dir), Path(out_dir)
+    runs, skipped = collect_runs(results_dir)
+    records = paper_records(results_dir)
+    if records == results_dir:
+        paper_runs, paper_skipped, other_runs, other_skipped = runs, skipped, [], []
+    else:
+        paper_runs = [run for run in runs if run.path.is_relative_to(records)]
+        paper_skipped = [item for item in skipped if item.path.is_relative_to(records)]
+        other_runs = [run for run in runs if not run.path.is_relative_to(records)]
+        other_skipped = [item for item in skipped if not item.path.is_relative_to(records)]
+    written = _write_set(paper_runs, paper_skipped, results_dir, out_dir, _TITLE)
+    runs_dir = out_dir / RUNS_DIR
+    if other_runs or other_skipped:
+        written += _write_set(other_runs, other_skipped, results_dir, runs_dir, _RUNS_TITLE)
     if echo is not None:
-        echo(f"tables: {len(runs)} completed run(s), {len(skipped)} skipped")
+        where = f" under {PAPER_DIR}/" if records != results_dir else ""
+        echo(f"tables: {len(paper_runs)} completed run(s){where}, {len(paper_skipped)} skipped")
+        if other_runs or other_skipped:
+            echo(
+                f"tables: {len(other_runs)} completed run(s) outside {PAPER_DIR}/, "
+                f"{len(other_skipped)} skipped: their own tables in {runs_dir}"
+            )
         for item in skipped:
             echo(f"  skipped {_relative(item.path, results_dir)}: {item.reason}")
         echo(f"tables: wrote {len(written)} files to {out_dir}")

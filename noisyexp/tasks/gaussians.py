@@ -20,7 +20,7 @@ from noisyexp.models.mlp import MLP
 from noisyexp.tasks.base import DatasetInfo
 from noisyexp.tasks.classification import ClassificationTask
 
-__all__ = ["GaussiansConfig", "GaussiansTask", "TASKS", "make_gaussians"]
+__all__ = ["GaussiansConfig", "GaussiansTask", "make_gaussians"]
 
 MEANS = ((-2.0, 0.0), (2.0, 0.0), (0.0, 3.0))
 STDS = (0.6, 1.0, 0.8)
@@ -88,6 +88,3 @@ class GaussiansTask(ClassificationTask):
 
     def build_model(self, units: Units) -> nn.Module:
         return MLP(2, self.cfg.hidden_sizes, len(MEANS), unit=units.cell)
-
-
-TASKS = {"gaussians": (GaussiansConfig, GaussiansTask)}

@@ -54,7 +54,7 @@ from noisyexp.data.programs import VOCAB, DifficultySampler, generate_program, s
 from noisyexp.models.program_lstm import ProgramLSTM
 from noisyexp.tasks.base import DatasetInfo, StepOutput, Task
 
-__all__ = ["LTEConfig", "LTETask", "char_accuracy", "encode_sample", "TASKS"]
+__all__ = ["LTEConfig", "LTETask", "char_accuracy", "encode_sample"]
 
 IGNORE = -100  # target of a position that is not scored
 PAD = 0  # VOCAB[0]
@@ -392,6 +392,3 @@ class LTETask(Task):
         self.next_step = int(state["next_step"])
         self.train_correct = int(state["train_correct"])
         self.train_scored = int(state["train_scored"])
-
-
-TASKS = {"lte": (LTEConfig, LTETask)}

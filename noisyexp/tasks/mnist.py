@@ -21,7 +21,7 @@ from noisyexp.models.mlp import MLP
 from noisyexp.tasks.base import DatasetInfo
 from noisyexp.tasks.classification import ClassificationTask
 
-__all__ = ["MNIST_FILES", "TASKS", "MNISTConfig", "MNISTTask", "mnist_files"]
+__all__ = ["MNIST_FILES", "MNISTConfig", "MNISTTask", "mnist_files"]
 
 _MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -112,6 +112,3 @@ class MNISTTask(ClassificationTask):
 
     def build_model(self, units: Units) -> nn.Module:
         return MLP(28 * 28, [self.cfg.hidden_size], 10, unit=units.cell)
-
-
-TASKS = {"mnist": (MNISTConfig, MNISTTask)}

@@ -11,12 +11,12 @@ target tokens / batch size (dl4mt's cost: per sentence). Evaluation: ``nll`` (na
 summed over its target tokens with ``</s>``: the paper's "valid nll"), ``nll_token`` and ``ppl``
 per token, and ``bleu`` (sacrebleu on detokenised output; on valid when ``valid_bleu``, always on
 test). Early stopping: ``patience`` evaluations without a better valid nll end the run; the test
-split is translated with ``best.pt``'s weights. Translations go to ``<run dir>/translations/``.
+split is translated with the best validation's weights (the trainer hands them over: the
+preset's ``trainer.test_weights=best``). Translations go to ``<run dir>/translations/``.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import shutil
@@ -30,7 +30,6 @@ from torch.nn import functional as F
 
 from noisyexp.activations.roles import Units
 from noisyexp.core.atomic import write_text_atomic
-from noisyexp.core.checkpoint import load_checkpoint
 from noisyexp.core.errors import CheckpointError, ConfigError, DataError
 from noisyexp.data.files import RemoteFile, combined_checksum, ensure_files, md5_file
 from noisyexp.data.parallel import (
@@ -51,7 +50,6 @@ __all__ = [
     "NMTConfig",
     "NMTTask",
     "MULTI30K_MD5",
-    "TASKS",
     "decode",
     "bleu_score",
     "make_tokenizers",
@@ -420,11 +418,10 @@ class NMTTask(Task):
         return [detok.detokenize(self.tgt_vocab.decode(ids)) for ids in outputs]
 
     def evaluate(self, model: nn.Module, split: str) -> dict[str, float]:
-        """NLL (per sentence, per token), ppl and BLEU; test uses ``best.pt``'s weights."""
+        """NLL (per sentence, per token), ppl and BLEU (the trainer picks the weights: best.pt's for
+        the test split, ``trainer.test_weights=best``)."""
         if split not in ("valid", "test"):
             raise ValueError(f"split must be 'valid' or 'test', got {split!r}")
-        if split == "test":
-            model = self._best_model(model)
         was_training = model.training
         model.eval()
         try:
@@ -436,20 +433,6 @@ class NMTTask(Task):
         finally:
             model.train(was_training)
         return metrics
-
-    def _best_model(self, model: nn.Module) -> nn.Module:
-        """A copy of ``model`` with ``best.pt``'s weights when the run has one, else ``model``."""
-        path = None if self.output_dir is None else self.output_dir / "checkpoints" / "best.pt"
-        if path is None or not path.is_file():
-            return model
-        try:
-            weights = load_checkpoint(path)["model"]
-        except CheckpointError as err:
-            log.warning("test split scored with the last weights: %s", err)
-            return model
-        best = copy.deepcopy(model)
-        best.load_state_dict(weights)
-        return best
 
     def _write(self, name: str, lines: list[str]) -> None:
         if self.output_dir is None:
@@ -494,6 +477,3 @@ class NMTTask(Task):
         self.evals_since_best = int(state["evals_since_best"])
         if state["src_vocab"] != self.src_vocab.to_list():
             raise CheckpointError("the corpus gives other vocabularies than the checkpoint's")
-
-
-TASKS = {"nmt": (NMTConfig, NMTTask)}

@@ -67,7 +67,6 @@ __all__ = [
     "make_recall_batch_per_sequence",
     "sequence_nll",
     "sequence_bit_errors",
-    "TASKS",
 ]
 
 _CONTROLLERS = ("feedforward", "lstm")
@@ -482,9 +481,3 @@ class AssocRecallTask(_NTMTask):
         metrics = super().evaluate(model, split)
         metrics["nll_paper"] = metrics["nll"] / self.cfg.num_bits  # the paper's Fig 9 scale
         return metrics
-
-
-TASKS = {
-    "copy": (CopyConfig, CopyTask),
-    "assoc_recall": (AssocRecallConfig, AssocRecallTask),
-}

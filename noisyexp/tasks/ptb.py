@@ -56,7 +56,6 @@ __all__ = [
     "PTBTask",
     "WordLMTask",
     "PTB_FILES",
-    "TASKS",
 ]
 
 SPLITS = ("train", "valid", "test")
@@ -411,6 +410,3 @@ def _corpus_folder(corpus_dir: str) -> Path:
             "train.txt, valid.txt and test.txt"
         )
     return folder
-
-
-TASKS = {"ptb": (PTBConfig, PTBTask), "wordlm": (WordLMConfig, WordLMTask)}

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from noisyexp.data.text import char_tokens
 from noisyexp.tasks.ptb import LanguageModelConfig, PTBTask
 
-__all__ = ["PTBCharConfig", "PTBCharTask", "TASKS"]
+__all__ = ["PTBCharConfig", "PTBCharTask"]
 
 
 @dataclass
@@ -52,6 +52,3 @@ class PTBCharTask(PTBTask):
 
     def _metrics(self, loss: float) -> dict[str, float]:
         return {"loss": loss, "bpc": loss / math.log(2)}
-
-
-TASKS = {"ptb_char": (PTBCharConfig, PTBCharTask)}

@@ -46,7 +46,6 @@ __all__ = [
     "UniqueCountTask",
     "count_unique",
     "generate_sequences",
-    "TASKS",
 ]
 
 _EVAL_CHUNK = 2048
@@ -264,6 +263,3 @@ class UniqueCountTask(Task):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.current_len = int(state["current_len"])
         self.evals_at_len = int(state["evals_at_len"])
-
-
-TASKS = {"unique_count": (UniqueCountConfig, UniqueCountTask)}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,47 @@ class TensorBoardLogger:
                 self._writer.add_scalar(key, value, global_step=step)
         if flush:
             self._writer.flush()
+
+    def log_hparams(
+        self,
+        hparams: dict[str, bool | int | float | str],
+        metrics: dict[str, float],
+        *,
+        step: int,
+        status: str,
+    ) -> None:
+        """The run's HParams record (TensorBoard's hparams plugin) in this run's own folder.
+
+        ``hparams`` go to a session start record, ``metrics`` are scalars at ``step``; a final
+        ``status`` (completed, failed) also writes the session end record. See
+        :mod:`noisyexp.training.hparams` for what is recorded and why no experiment record.
+        """
+        from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
+        from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
+
+        start = plugin_data_pb2.SessionStartInfo(start_time_secs=time.time())
+        for name, value in hparams.items():
+            if isinstance(value, bool):  # before int: a bool is an int in Python
+                start.hparams[name].bool_value = value
+            elif isinstance(value, (int, float)):
+                start.hparams[name].number_value = value
+            else:
+                start.hparams[name].string_value = str(value)
+        records = [(metadata.SESSION_START_INFO_TAG, {"session_start_info": start})]
+        ends = {"completed": api_pb2.STATUS_SUCCESS, "failed": api_pb2.STATUS_FAILURE}
+        if status in ends:
+            end = plugin_data_pb2.SessionEndInfo(status=ends[status], end_time_secs=time.time())
+            records.append((metadata.SESSION_END_INFO_TAG, {"session_end_info": end}))
+        for tag, content in records:
+            data = plugin_data_pb2.HParamsPluginData(
+                version=metadata.PLUGIN_DATA_VERSION, **content
+            )
+            plugin = SummaryMetadata.PluginData(
+                plugin_name=metadata.PLUGIN_NAME, content=data.SerializeToString()
+            )
+            value = Summary.Value(tag=tag, metadata=SummaryMetadata(plugin_data=plugin))
+            self._writer.file_writer.add_summary(Summary(value=[value]))  # step 0: never purged
+        self.log_dict(step, metrics)
 
     def close(self) -> None:
         self._writer.close()

@@ -92,8 +92,13 @@ def build_summary(
     device_info: dict[str, Any] | None = None,
     precision: dict[str, Any] | None = None,
     cuda_graphs: dict[str, Any] | None = None,
+    code_versions: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The contents of ``summary.json``: ``config`` is the run's config as plain data.
+
+    ``code_versions`` lists every session of the run, ``{"code_version", "from_step"}``, the
+    first one first (a resumed run may have been trained by several commits); ``code_version``
+    is the last session's.
 
     ``device_info`` (GPU name, CUDA and cuDNN versions) and ``precision`` (the float32 policy of
     each CUDA path) say on what arithmetic the numbers were computed; ``cuda_graphs`` how many
@@ -113,6 +118,7 @@ def build_summary(
         "overrides": overrides,
         "config": config,
         **environment(),
+        "code_versions": code_versions or [{"code_version": code_version(), "from_step": 0}],
         "dataset": dataclasses.asdict(dataset),
         "device": device,
         "device_info": device_info,

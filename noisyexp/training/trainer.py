@@ -27,8 +27,8 @@ from noisyexp import activations
 from noisyexp.config.act import build_units
 from noisyexp.config.optimizers import make_optimizer
 from noisyexp.config.schema import RunConfig
-from noisyexp.core.atomic import remove_temporaries
-from noisyexp.core.checkpoint import load_with_fallback, save_checkpoint
+from noisyexp.core.atomic import remove_temporaries, write_text_atomic
+from noisyexp.core.checkpoint import load_checkpoint, load_with_fallback, save_checkpoint
 from noisyexp.core.errors import CheckpointError, ConfigError, TrainingError
 from noisyexp.core.rng import capture_rng_state, derived_seed, seed_everything
 from noisyexp.layers.fast_step import compile_unavailable
@@ -42,29 +42,41 @@ from noisyexp.training.cuda_graphs import (
     cuda_graphs_unavailable,
 )
 from noisyexp.training.device import configure_device, resolve_device
+from noisyexp.training.hparams import log_hparams
 from noisyexp.training.lock import RunLock
 from noisyexp.training.monitor import UnitMonitor
+from noisyexp.training.progress import ProgressLine, show_bar
 from noisyexp.training.resume import previous_status, restore_rng_for_resume, structural_changes
 from noisyexp.training.run_log import JsonlLogger, TensorBoardLogger
 from noisyexp.training.step_schedules import StepSchedules
 from noisyexp.training.stopping import StopRequest
-from noisyexp.training.summary import build_summary, set_summary_aside, write_summary
+from noisyexp.training.summary import (
+    build_summary,
+    code_version,
+    set_summary_aside,
+    write_summary,
+)
 
 __all__ = ["RunInfo", "RunResult", "previous_status", "structural_changes", "train"]
 
 log = logging.getLogger(__name__)
 
 _NOISE_SEED_OFFSET = 7_919  # keeps the noise stream distinct from the init stream
-_HEARTBEAT_S = 60.0  # without a progress bar, a progress line at most this often
 
 
 @dataclass
 class RunInfo:
-    """What the CLI knows about a run beyond its config (Hydra's choices and overrides)."""
+    """What the CLI knows about a run beyond its config (Hydra's choices and overrides).
+
+    ``record_files`` (path in the run folder -> text: the composed config as the CLI saw it) are
+    written once the run holds its folder and the folder's checks have passed, so a refused
+    command never rewrites what a later ``resume=DIR`` reads.
+    """
 
     experiment: str | None = None
     overrides: list[str] = field(default_factory=list)
     choices: dict[str, str] = field(default_factory=dict)
+    record_files: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -152,6 +164,8 @@ class _Run:
         self.last_eval: dict[str, float] = {}
         self.train_loss_sum, self.train_loss_count = 0.0, 0  # since the last evaluation
         self.skipped_steps = 0  # non-finite losses skipped (trainer.skip_nonfinite)
+        #: every session of the run: the commit that trained it and the step it started at
+        self.code_versions: list[dict[str, Any]] = []
         self.elapsed_before = 0.0  # seconds spent before a resume
         self.started = time.monotonic()
         self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -183,6 +197,7 @@ class _Run:
             self.ckpt_dir / name,
             {
                 "skipped_steps": self.skipped_steps,
+                "code_versions": self.code_versions,
                 "model": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
                 "task": self.task.state_dict(),
@@ -196,6 +211,23 @@ class _Run:
             },
             keep_previous=name == "last.pt",  # previous.pt: the fallback of a damaged last.pt
         )
+
+    def load_test_weights(self) -> None:
+        """Put the weights ``trainer.test_weights`` names into the model (the run is over).
+
+        ``best``: those of checkpoints/best.pt, when this run saved one; an unreadable best.pt
+        leaves the last weights, with a warning.
+        """
+        path = self.ckpt_dir / "best.pt"
+        if self.cfg.trainer.test_weights != "best" or not path.is_file():
+            return
+        try:
+            self.model.load_state_dict(load_checkpoint(path)["model"])
+        except (CheckpointError, KeyError, RuntimeError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            log.warning("test split scored with the last weights: %s", first)
+            return
+        log.info("test split scored with the weights of step %s (best.pt)", self.best.get("step"))
 
     def restore(self) -> None:
         payload, _ = load_with_fallback(self.ckpt_dir / "last.pt")
@@ -218,6 +250,9 @@ class _Run:
         self.train_loss_sum, self.train_loss_count = payload["train_loss"]
         self.elapsed_before = float(payload["elapsed_s"])
         self.skipped_steps = int(payload.get("skipped_steps", 0))
+        self.code_versions = list(  # a checkpoint from before the list: its commit is unknown
+            payload.get("code_versions", [{"code_version": "unknown", "from_step": 0}])
+        )
         restore_rng_for_resume(  # another device type: reseeded from (seed, step), or refused
             payload["rng"],
             self.noise_generator,
@@ -303,16 +338,21 @@ class _Run:
 
 
 class _Progress:
-    """The progress bar, and the throughput and heartbeat of the training log."""
+    """The progress bar (a terminal), else a progress line every ``trainer.progress_interval_s``;
+    and the throughput of the training log."""
 
-    def __init__(self, bar: tqdm) -> None:
-        self.bar = bar
+    def __init__(self, bar: tqdm, line: ProgressLine) -> None:
+        self.bar, self.line = bar, line
         self.items = 0  # since the last log line
-        self.last_log = self.last_line = time.monotonic()
+        self.last_log = time.monotonic()
+        self.loss: float | None = None  # the last logged training loss
 
-    def step(self, num_items: int) -> None:
+    def step(self, num_items: int, step: int) -> None:
         self.items += num_items
         self.bar.update(1)
+        if self.bar.disable and (message := self.line.update(step)) is not None:
+            loss = "" if self.loss is None else f", train/loss {self.loss:.4g}"
+            log.info("%s%s", message, loss)
 
     def log_train(
         self, run: _Run, loggers: RunLoggers, loss: float, lr: float, scheduled_c: float | None
@@ -327,20 +367,16 @@ class _Progress:
         self.items, self.last_log = 0, now
         loggers.tensorboard.log_dict(run.step, values)
         self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-        if self.bar.disable and now - self.last_line >= _HEARTBEAT_S:  # no bar: a line a minute
-            self.last_line = now
-            log.info(
-                "step %d/%d: train/loss %.4g, lr %.3g, %.0f items/s",
-                *(run.step, run.max_steps, loss, lr, values["train/items_per_s"]),
-            )
+        self.loss = loss
 
 
 class _EvalProgress:
     """What a task reports as a long evaluation advances: a bar on a terminal, else a log line
-    at most once a minute (a one-stream test pass of a large model takes minutes)."""
+    at most every ``trainer.progress_interval_s`` (a one-stream test pass of a large model takes
+    minutes)."""
 
-    def __init__(self, show_bar: bool) -> None:
-        self.show_bar = show_bar
+    def __init__(self, show_bar: bool, interval_s: float) -> None:
+        self.show_bar, self.interval_s = show_bar, interval_s
         self.bar: tqdm | None = None
         self.last_line = time.monotonic()
 
@@ -356,7 +392,7 @@ class _EvalProgress:
         now = time.monotonic()
         if done == 1:
             self.last_line = now
-        elif now - self.last_line >= _HEARTBEAT_S and done < total:
+        elif now - self.last_line >= self.interval_s and done < total:
             self.last_line = now
             log.info("evaluating %s: %d/%d (%.0f%%)", split, done, total, 100 * done / total)
 
@@ -400,7 +436,7 @@ def _loop(run: _Run, loggers: RunLoggers, progress: _Progress, stop: StopRequest
         lr, scheduled_c = run.schedules.apply(step)  # this epoch's lr, the schedule's c
         loss, num_items = run.train_step(step, (lr, scheduled_c))  # forward, backward, update
         run.step = step + 1
-        progress.step(num_items)
+        progress.step(num_items, run.step)
         if scheduled_c is not None:  # the schedule's c, every step
             loggers.tensorboard.log_dict(run.step, {"noise/c": scheduled_c}, flush=False)
         if run.step % cfg.log_every == 0:
@@ -432,6 +468,7 @@ def _summary(run: _Run, status: str, error: str | None, test: dict[str, float]) 
         device_info=run.device_info,
         precision=run.precision,
         cuda_graphs=run.graphed.stats() if run.graphed is not None else None,
+        code_versions=run.code_versions,
     )
 
 
@@ -461,9 +498,13 @@ def _train_locked(cfg: RunConfig, run_dir: Path, info: RunInfo) -> RunResult:
     resuming = cfg.resume is not None
     if resuming:
         run.restore()
-    elif (run.ckpt_dir / "last.pt").exists():
+    elif (run.ckpt_dir / "last.pt").exists() or summary_path.exists():
         raise CheckpointError(f"{run_dir} already holds a run; resume it with resume={run_dir}")
+    for name, text in info.record_files.items():
+        (run_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(run_dir / name, text)
     set_summary_aside(summary_path)  # not finished until it says so again; kept until then
+    run.code_versions.append({"code_version": code_version(), "from_step": run.step})
     run.started = time.monotonic()  # the clock of this session (elapsed_before: earlier ones)
     run.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     status, error, test = "failed", None, {}
@@ -473,17 +514,21 @@ def _train_locked(cfg: RunConfig, run_dir: Path, info: RunInfo) -> RunResult:
         total=run.max_steps,
         initial=run.step,
         desc=f"{cfg.task.name}/{cfg.act.name}",
-        # tqdm's disable=None turns the bar off when stderr is not a terminal
-        disable=None if cfg.trainer.progress is None else not cfg.trainer.progress,
+        disable=not show_bar(cfg.trainer.progress),  # auto: only when stdout is a terminal
         dynamic_ncols=True,
+        unit="step",
     )
-    run.task.eval_progress = _EvalProgress(show_bar=not bar.disable)
+    interval = cfg.trainer.progress_interval_s
+    run.task.eval_progress = _EvalProgress(show_bar=not bar.disable, interval_s=interval)
+    progress = _Progress(bar, ProgressLine(run.max_steps, run.step, interval))
     stop = StopRequest()
     try:
         loggers = RunLoggers.open(run_dir, resume_step=run.step if resuming else None)
         with stop.installed(), logging_redirect_tqdm():
             try:
-                _loop(run, loggers, _Progress(bar), stop)
+                if run.step < run.max_steps:
+                    log.info(progress.line.first_step_message())
+                _loop(run, loggers, progress, stop)
             except KeyboardInterrupt:
                 # stopped at a step boundary: the state is consistent, save it (further signals
                 # wait for the save); a second signal mid-step (forced) saves nothing
@@ -492,6 +537,7 @@ def _train_locked(cfg: RunConfig, run_dir: Path, info: RunInfo) -> RunResult:
                     run.save("last.pt")
                 raise
             if cfg.trainer.eval_test:
+                run.load_test_weights()
                 test = run.evaluate(("test",))
                 log.info("test: %s", ", ".join(f"{k} {v:.4g}" for k, v in test.items()))
         status = "completed"
@@ -505,8 +551,9 @@ def _train_locked(cfg: RunConfig, run_dir: Path, info: RunInfo) -> RunResult:
         raise
     finally:
         bar.close()
-        if loggers is not None:
-            loggers.close()
         summary = _summary(run, status, error, test)
+        if loggers is not None:
+            log_hparams(loggers.tensorboard, summary, run.info.choices)  # TensorBoard's HParams
+            loggers.close()
         write_summary(summary_path, summary, failure)
     return RunResult(run_dir=run_dir, status=status, summary=summary)
