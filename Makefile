@@ -15,9 +15,6 @@ RESULTS ?= results
 DATA ?= data
 LAUNCHER ?= local
 BIN := $(VENV)/bin
-comma := ,
-empty :=
-space := $(empty) $(empty)
 STAMP := $(VENV)/.installed
 # the torch build last asked for (line 1 TORCH, line 2 TORCH_INDEX): rewritten only when they
 # change, so the install (which depends on it) reruns exactly then; reused when neither is given
@@ -33,7 +30,7 @@ endif
 TORCH_WANTED = printf '%s\n%s\n' '$(TORCH)' '$(TORCH_INDEX)'
 
 .DEFAULT_GOAL := help
-.PHONY: FORCE help install demo test test-all lint format bench tables figures paper readme smoke chaos clean
+.PHONY: FORCE help install demo test test-slow test-all lint format bench tables figures paper readme smoke chaos clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -64,11 +61,16 @@ demo: $(STAMP)  ## train the embedded default (three Gaussians) with three units
 	$(BIN)/noisyexp tables --results $(RESULTS)/demo
 	@cat $(RESULTS)/demo/tables/gaussians.md
 
-test: $(STAMP)  ## run the fast test suite (about a minute)
-	$(BIN)/python -m pytest -q
+# the tests run on JOBS processes (pytest-xdist; each test keeps torch to one thread)
+JOBS ?= 2
+test: $(STAMP)  ## the fast tier: every test not marked slow (tests/unit, tests/integration)
+	$(BIN)/python -m pytest -q -n $(JOBS)
 
-test-all: $(STAMP)  ## run every test, slow ones included
-	$(BIN)/python -m pytest -q -m ""
+test-slow: $(STAMP)  ## the slow tier alone: compiles, every preset end to end, signals, installs
+	$(BIN)/python -m pytest -q -n $(JOBS) -m slow
+
+test-all: $(STAMP)  ## every test, both tiers
+	$(BIN)/python -m pytest -q -n $(JOBS) -m ""
 
 lint: $(STAMP)  ## ruff: lint and format check
 	$(BIN)/ruff check noisyexp tests scripts
@@ -85,7 +87,7 @@ bench: $(STAMP)  ## speed and memory of the units and of the LSTMs (prints numbe
 	$(BIN)/python scripts/bench_eval.py --threads 1
 
 smoke: $(STAMP)  ## two shrunk steps of every experiment preset
-	$(BIN)/python -m pytest -q tests/test_experiments.py -m ""
+	$(BIN)/python -m pytest -q -n $(JOBS) tests/integration/test_experiment_presets.py -m ""
 
 CHAOS ?=
 chaos: $(STAMP)  ## kills, double signals, locks, full disks, bad inputs (<10 min; CHAOS=--quick: a smoke test); writes docs/errors.md
@@ -97,23 +99,22 @@ tables: $(STAMP)  ## build results/tables/ from results/paper/ (the other runs u
 figures: $(STAMP)  ## plot learning curves into results/figures/
 	$(BIN)/noisyexp figures --results $(RESULTS)
 
-paper: $(STAMP)  ## every experiment of PROFILE=cpu|full over its seeds (DATA=dir), then tables, figures
+paper: $(STAMP)  ## every experiment of PROFILE=quick|cpu|full|long over its seeds (DATA=dir), then tables, figures
 	$(BIN)/noisyexp paper --profile $(PROFILE) --results $(RESULTS) --data-dir $(DATA) \
 		--launcher $(LAUNCHER)
 
-# the README's tables come from the run records that are committed (results/paper/, see
-# .gitignore) and from nothing else, so a fresh clone rebuilds them byte for byte
-# (tests/test_readme_tables.py fails when they differ)
-README_TABLES := table1_lte table2_ptb table4_nmt table5_unique table5_unique_faithful table5_unique_scalar ntm_recall ntm_recall_faithful gaussians mnist char_gru
+# the generated sections of README.md and docs/ (the claims summary, the paper tables of
+# docs/results.md, the bench tables of docs/speed.md) come from the run records that are committed
+# (results/paper/, see .gitignore) and from nothing else, so a fresh clone rebuilds them byte for
+# byte (tests/integration/test_readme_tables.py fails when they differ)
 README_RECORDS := results/paper
 README_BENCH := results/bench/cpu-20261130
-readme: $(STAMP)  ## rebuild results/tables/ and results/claims.md from the committed run records (results/paper/) and the bench tables from $(README_BENCH), and paste them and the unit docs into README.md
+readme: $(STAMP)  ## rebuild results/tables/, results/claims* and the bench tables from the committed records (results/paper/, results/bench/) and paste them into README.md and docs/
 	$(BIN)/noisyexp tables --results $(README_RECORDS) --out results/tables
-	$(BIN)/python -c 'from pathlib import Path; from noisyexp.reports.claims import main; main(Path("$(README_RECORDS)"), Path("results"))'
+	$(BIN)/noisyexp claims --results $(README_RECORDS) --out results
 	$(BIN)/python scripts/bench_table.py $(README_BENCH) --out $(README_BENCH)/bench.md
-	$(BIN)/python scripts/sync_readme.py activations=docs/activations.md \
-		results=$(subst $(space),$(comma),$(foreach t,$(README_TABLES),results/tables/$(t).md)) \
-		bench=$(README_BENCH)/bench.md
+	$(BIN)/python scripts/sync_readme.py --generated --tables results/tables \
+		--claims results/claims_summary.md --bench $(README_BENCH)/bench.md
 
 clean:  ## remove caches (keeps .venv and results/)
 	rm -rf .pytest_cache .ruff_cache outputs multirun

@@ -1,12 +1,12 @@
-"""The README's benchmark tables, generated from a folder of committed benchmark records.
+"""The benchmark tables of docs/speed.md, generated from a folder of committed benchmark records.
 
 A folder such as ``results/bench/cpu-20261130/`` holds the JSON each benchmark script wrote
 (``bench_lstm_threads{1,2}.json``, ``bench_eval.json``, ``bench_translate.json``,
 ``bench_activations.json``, ``bench_activations_compiled.json``) and ``commands.txt`` (the
 machine, then the commands).
-``make readme`` pastes this script's output between the README's ``<!-- BEGIN bench -->``
-markers, and ``tests/test_readme_tables.py`` fails when they differ: no speed number in the
-README is typed.
+``make readme`` pastes this script's output between the ``<!-- BEGIN bench -->`` markers of
+docs/speed.md, and ``tests/integration/test_readme_tables.py`` fails when they differ: no speed
+number in the docs is typed.
 
 Usage: ``python scripts/bench_table.py results/bench/cpu-20261130 [--out FILE]``.
 """

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from _presets import tiny_mnist, tiny_multi30k, tiny_ptb  # noqa: F401 (fixtures for every test)
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf

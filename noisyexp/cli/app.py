@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from noisyexp import __version__
 from noisyexp.cli.messages import CONF_DIR, UsageError, debug_requested, one_line
+from noisyexp.cli.plugins import load_plugins
 
 __all__ = ["COMMANDS", "CONF_DIR", "EXIT_INTERRUPTED", "EXIT_USAGE", "main", "usage"]
 
@@ -114,6 +115,7 @@ def _errors() -> tuple[type[BaseException], ...]:
 def _run(command: Callable[[list[str]], int], rest: list[str]) -> int:
     errors = _errors()
     try:
+        load_plugins()  # what NOISYEXP_PLUGINS registers is there for every command
         return command(rest)
     except SystemExit as done:  # Hydra and argparse exit by themselves after --help, -sc
         return done.code if isinstance(done.code, int) else int(done.code is not None)

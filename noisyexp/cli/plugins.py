@@ -37,7 +37,7 @@ def load_plugins(names: str | None = None) -> list[Path]:
         try:
             module = importlib.import_module(name)
         except Exception as err:  # any failure of the user's module: say which and why
-            raise ConfigError(f"{ENV_VAR}: cannot import {name!r}: {err}") from err
+            raise ConfigError(f"{ENV_VAR}: cannot import {name!r}: {err}") from None
         where = getattr(module, "__file__", None)
         conf = Path(where).parent / "conf" if where else None
         if conf is not None and conf.is_dir():

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from noisyexp.core.errors import ConfigError
+from noisyexp.paper import profile_sweeps
 from noisyexp.training.resume import previous_status
 from noisyexp.training.summary import write_json_atomic
 
@@ -139,6 +140,9 @@ def available_profiles() -> list[str]:
 def load_profile(name_or_path: str) -> Profile:
     """A shipped profile by name (``cpu``, ``full``) or a profile YAML file by path.
 
+    A file without ``sweeps`` runs what the paper tables ask of its ``name``
+    (:func:`noisyexp.paper.profile_sweeps`); a file with them runs those alone.
+
     Raises:
         ConfigError: unknown profile, unreadable file, unknown key or wrong type in it.
     """
@@ -163,6 +167,8 @@ def load_profile(name_or_path: str) -> Profile:
         data = load_yaml(path)
         if not isinstance(data, dict):
             raise ConfigError(f"bad profile {path}: not a mapping of keys to values")
+        if "sweeps" not in data:  # a shipped profile: each paper table names its sweeps
+            data["sweeps"] = profile_sweeps(str(data.get("name", "")))
         loaded = OmegaConf.merge(OmegaConf.structured(Profile), OmegaConf.create(data))
         profile: Profile = OmegaConf.to_object(loaded)
     except OmegaConfBaseException as err:

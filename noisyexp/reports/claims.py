@@ -2,9 +2,9 @@
 
 Everything about the claims lives in ``noisyexp/paper/claims.yaml`` (their text, source, table,
 rows, metric, direction, test, budget, ablation rows) and the verdict rule (``alpha``, ``min_n``)
-with them; this module is generic: it reads the records, compares the rows a claim names and
-applies the rule, so a claim is added or changed in the data file only. The metric readers come
-from ``reference.json`` (the claim's table), as in the tables, so a claim reads the number the
+with them; this module is generic: it reads the records, compares the rows a claim names and applies
+the rule, so a claim is added or changed in the data file only. The metric readers come from the
+claim's paper table (``paper/tables/<id>.yaml``), as in the tables, so a claim reads the number the
 table shows.
 
 Which runs: a row is an experiment preset run unchanged (no overrides beyond a profile's budget,
@@ -16,7 +16,8 @@ Tests (:func:`judge`): ``welch``, the difference of means with its 95 % Welch in
 Welch's two-sided p (:func:`noisyexp.reports.records.welch`); ``fisher``, for outcomes that are
 solved or not (Table 5, the NTM), the solved counts with Fisher's exact two-sided p
 (:func:`noisyexp.reports.stats.fisher_exact`); ``level``, one row's 95 % t-interval against a
-threshold. Output (:func:`main`): ``claims.md`` and ``claims.json``, deterministic (no path, no
+threshold. Output (:func:`main`): ``claims.md`` and ``claims.json``, and ``claims_summary.md``
+(one row per claim, pasted into the README by ``make readme``), deterministic (no path, no
 time), so the committed report can be checked against the records.
 """
 
@@ -60,6 +61,7 @@ __all__ = [
     "evaluate",
     "render_markdown",
     "render_json",
+    "render_summary",
     "main",
 ]
 
@@ -111,7 +113,7 @@ def _shipped() -> dict[str, Any]:
 
 
 def load_claims(data: dict[str, Any] | None = None) -> tuple[Rule, list[dict[str, Any]], list]:
-    """The rule, the claims and the claims not encoded, checked against ``reference.json``.
+    """The rule, the claims and the claims not encoded, checked against the paper tables.
 
     Args:
         data: a parsed claims file; None for the shipped ``noisyexp/paper/claims.yaml``.
@@ -135,7 +137,7 @@ def load_claims(data: dict[str, Any] | None = None) -> tuple[Rule, list[dict[str
             raise ConfigError(f"{where} is not unique")
         ids.add(claim["id"])
         if claim["table"] not in tables:
-            raise ConfigError(f"{where}: no table {claim['table']!r} in reference.json")
+            raise ConfigError(f"{where}: no table {claim['table']!r} among the paper tables")
         keys = [metric["key"] for metric in tables[claim["table"]]["metrics"]]
         if claim["metric"] not in keys:
             raise ConfigError(f"{where}: table {claim['table']} has no metric {claim['metric']!r}")
@@ -570,6 +572,62 @@ def render_markdown(rule: Rule, results: list[dict[str, Any]], not_encoded: list
     return "\n".join(lines) + "\n"
 
 
+def _evidence_text(claim: dict[str, Any], profile: str | None, judgement: Judgement) -> str:
+    """One line of a claim in a few words: profile, n per row, the numbers, the test's p."""
+    decimals = _metric(claim).get("decimals", 3)
+    stats: list[Stat] = [side["stat"] for side in judgement.sides]
+    where = f"{profile or _DASH}, n = {' vs '.join(str(stat.n) for stat in stats)}"
+    if claim["test"] == "fisher" and judgement.p is not None:
+        counts = " vs ".join(f"{s['solved']}/{s['stat'].n}" for s in judgement.sides)
+        medians = " vs ".join(_fmt(stat.median, decimals) for stat in stats)
+        return f"{where}: solved {counts} (median {medians}), Fisher {_p_text(judgement.p)}"
+    ours = _ours_text(claim, judgement, decimals)
+    if claim["test"] == "level":
+        return f"{where}: {ours} against {claim['threshold']:g}"
+    comp = judgement.comparison
+    if comp is not None and comp.p is not None:
+        return f"{where}: {ours}, Welch {_p_text(comp.p)}"
+    return f"{where}: {ours}"
+
+
+def render_summary(rule: Rule, results: list[dict[str, Any]]) -> str:
+    """The claims in one short table: one row per claim, its verdict per profile, the evidence.
+
+    The verdicts are :func:`render_markdown`'s, its own profile first; a profile without
+    records says "not run" and gives no evidence. The rule is stated in one line above the table.
+    """
+    counts = {verdict: 0 for verdict in VERDICTS}
+    rows = []
+    for result in results:
+        claim = result["claim"]
+        verdicts, evidence = [], []
+        for index, line in enumerate(result["lines"]):
+            judgement: Judgement = line["judgement"]
+            if index == 0:
+                counts[judgement.verdict] += 1
+            verdict = judgement.verdict
+            if verdict in ("reproduced", "refuted"):
+                verdict = f"**{verdict}**"
+            verdicts.append(f"{verdict} ({line['profile'] or _DASH})")
+            if judgement.verdict != "not run":
+                evidence.append(_evidence_text(claim, line["profile"], judgement))
+        cells = [claim["text"], "; ".join(verdicts), "; ".join(evidence) or _DASH]
+        rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    alpha, n = f"{rule.alpha:g}", rule.min_n
+    head = [
+        f"Each claim under its own profile (the budget nearest the paper's; other profiles with "
+        f"records after it): **reproduced** or **refuted** = p < {alpha} in or against the "
+        f"paper's direction with n ≥ {n} runs per row; inconclusive = anything else; not run = "
+        f"no records. Claims by verdict, own profile: "
+        + ", ".join(f"{v} {counts[v]}" for v in VERDICTS)
+        + ".",
+        "",
+        "| Claim | Verdict (profile) | Evidence: ours (claim row vs baseline) |",
+        "|---|---|---|",
+    ]
+    return "\n".join(head + rows) + "\n"
+
+
 def _number(value: float | None) -> float | None:
     if value is None or not math.isfinite(value):
         return None
@@ -660,10 +718,11 @@ def main(results_dir: Path, out: Path) -> list[Path]:
     Args:
         results_dir: a results folder; its ``paper/`` records only, when it has one
             (:func:`noisyexp.reports.tables.paper_records`), else every run under it.
-        out: the folder for ``claims.md`` and ``claims.json`` (``results``); created if missing.
+        out: the folder for ``claims.md``, ``claims.json`` and ``claims_summary.md``
+            (``results``); created if missing.
 
     Returns:
-        The two paths written.
+        The three paths written.
     """
     rule, claims, not_encoded = load_claims()
     runs, _ = collect_runs(paper_records(Path(results_dir)))
@@ -673,4 +732,5 @@ def main(results_dir: Path, out: Path) -> list[Path]:
     return [
         write_text_atomic(out / "claims.md", render_markdown(rule, results, not_encoded)),
         write_text_atomic(out / "claims.json", render_json(rule, results, not_encoded)),
+        write_text_atomic(out / "claims_summary.md", render_summary(rule, results)),
     ]

@@ -85,7 +85,7 @@ def solved_count(
 
     Args:
         runs: the runs of one row.
-        metric: the table metric (``reference.json``) whose value decides, e.g. test error.
+        metric: the table metric (``paper/tables/<id>.yaml``) whose value decides, e.g. test error.
         below: the threshold: a run whose value is below it is solved.
         steps_key: the ``metrics.jsonl`` key for the steps to solve; None for no steps.
 

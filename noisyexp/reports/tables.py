@@ -3,7 +3,7 @@
 ``noisyexp tables`` reads every completed run under a results folder
 (:mod:`noisyexp.reports.records` finds, groups and aggregates them) and writes each table as
 Markdown, CSV and LaTeX. Nothing here is
-typed in by hand: our numbers come from the runs, the paper's from ``paper/reference.json``.
+typed in by hand: our numbers come from the runs, the paper's from ``paper/tables/*.yaml``.
 Where the folder holds ``paper/`` (the records of ``make paper``), the paper tables read only that,
 and the other runs (ad-hoc reruns under ``results/runs``) get tables of their own under
 ``<out>/runs/``, so they neither count as seeds of a paper row nor overwrite its table.
@@ -15,12 +15,12 @@ path outside the results folder and no timestamp, so the same records give the s
 
 Statistics (:func:`noisyexp.reports.records.aggregate`, :func:`noisyexp.reports.records.welch`):
 every row shows n, the mean ± sample std over its seeds and the 95% t-interval of the mean (a row
-with n = 1 shows its value and "n = 1"). Each table names its reference row in ``reference.json``
-(``"reference": "<preset>"``); every other paper preset of the table is compared to the reference
-preset's runs under the same profile and overrides: the difference of means, its 95% Welch interval
-and Welch's two-sided t-test p-value (uncorrected for the several comparisons of a table). A metric
-marked ``"describe": true`` says where the runs ended (the noise scale, a curriculum's length), not
-a result: the Markdown and LaTeX show only its mean ± std and nothing compares it.
+with n = 1 shows its value and "n = 1"). Each table names its reference row in its ``paper/tables``
+entry (``"reference": "<preset>"``); every other paper preset of the table is compared to the
+reference preset's runs under the same profile and overrides: the difference of means, its 95% Welch
+interval and Welch's two-sided t-test p-value (uncorrected for the several comparisons of a table).
+A metric marked ``"describe": true`` says where the runs ended (the noise scale, a curriculum's
+length), not a result: the Markdown and LaTeX show only its mean ± std and nothing compares it.
 
 A table with ``"solved": {"metric": ..., "steps_key": ...}`` (Table 5, whose runs either solve the
 task or end on a plateau) also shows, after that metric, each row's solved count (test error below

@@ -70,7 +70,7 @@ def test_the_wheel_carries_the_configs_and_the_papers_data(installed):
         "noisyexp/conf/config.yaml",
         "noisyexp/conf/experiment/gaussians_nan.yaml",
         "noisyexp/conf/hydra/launcher/local.yaml",
-        "noisyexp/paper/reference.json",
+        "noisyexp/paper/tables/table2_ptb.yaml",
         "noisyexp/paper/figures_digitized.csv",
         "noisyexp/paper/profiles/cpu.yaml",
     }

@@ -4,6 +4,7 @@ ablations picked up when their records appear, and the shipped claims file's con
 from __future__ import annotations
 
 import json
+import statistics
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -330,7 +331,7 @@ def test_main_writes_markdown_and_json_that_do_not_depend_on_the_location(tmp_pa
         _errors(root, "unique_f_curriculum", [59.7] * 5)
     one = claims.main(tmp_path / "a", tmp_path / "out1")
     two = claims.main(tmp_path / "b" / "deeper" / "paper", tmp_path / "out2")
-    assert [p.name for p in one] == ["claims.md", "claims.json"]
+    assert [p.name for p in one] == ["claims.md", "claims.json", "claims_summary.md"]
     for first, second in zip(one, two, strict=True):
         assert first.read_bytes() == second.read_bytes()
         assert str(tmp_path) not in first.read_text(encoding="utf-8")
@@ -367,3 +368,51 @@ def test_main_reads_only_the_paper_records_of_a_results_folder(tmp_path: Path) -
     data = json.loads((tmp_path / "out" / "claims.json").read_text(encoding="utf-8"))
     ptb = next(claim for claim in data["claims"] if claim["id"] == "ptb_nan_test")
     assert ptb["lines"][0]["ablations"][0]["verdict"] == "not run"  # the rerun is not a record
+
+
+def _welch_p_text(a: list[float], b: list[float]) -> str:
+    p = scipy_stats.ttest_ind(a, b, equal_var=False).pvalue
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def test_the_summary_has_one_row_per_claim_with_its_verdicts_and_evidence(tmp_path) -> None:
+    nan, reference = [100.0, 101.0, 103.0], [110.0, 111.5, 112.0]
+    _ppl(tmp_path, "ptb_small_nan", nan)
+    _ppl(tmp_path, "ptb_small_reference", reference)
+    _errors(tmp_path, "unique_f_nan_annealed", [0.1, 0.2, 0.0, 0.4, 1.0])
+    _errors(tmp_path, "unique_f_curriculum", [59.7] * 5)
+    _errors(tmp_path, "unique_f_curriculum", [59.7] * 2, profile="long")
+    claims.main(tmp_path, tmp_path / "out")
+    summary = (tmp_path / "out" / "claims_summary.md").read_text(encoding="utf-8")
+    rows = [line for line in summary.splitlines() if line.startswith("| ")][1:]
+    _, shipped, _ = claims.load_claims()
+    assert [row[2:].split(" | ")[0] for row in rows] == [claim["text"] for claim in shipped]
+    by_text = {claim["id"]: rows[i] for i, claim in enumerate(shipped)}
+
+    def text(claim_id: str) -> str:
+        return next(claim["text"] for claim in shipped if claim["id"] == claim_id)
+
+    def stat(values: list[float]) -> str:
+        return f"{statistics.mean(values):.1f} ± {statistics.stdev(values):.1f}"
+
+    # Welch: the means ± sample std of each row and Welch's p, as computed here by scipy
+    assert by_text["ptb_nan_test"] == (
+        f"| {text('ptb_nan_test')} | **reproduced** (full) | full, n = 3 vs 3: "
+        f"{stat(nan)} vs {stat(reference)}, Welch {_welch_p_text(nan, reference)} |"
+    )
+    # Fisher: 5 of 5 solved against 0 of 5 (exact p = 2 / C(10, 5) = 1/126); the long profile
+    # has records of one row only: "not run" there, with no evidence
+    fisher = scipy_stats.fisher_exact([[5, 0], [0, 5]]).pvalue
+    assert float(Fraction(2, 252)) == pytest.approx(fisher)
+    assert by_text["unique_f_annealed_vs_curriculum"] == (
+        f"| {text('unique_f_annealed_vs_curriculum')} | **reproduced** (full); not run (long) "
+        f"| full, n = 5 vs 5: solved 5/5 vs 0/5 (median 0.20 vs 59.70), Fisher p = {fisher:.3f} |"
+    )
+    assert by_text["char_nanis_worse"] == f"| {text('char_nanis_worse')} | not run (full) | – |"
+    counts = summary.split("Claims by verdict, own profile: ", 1)[1].split(".", 1)[0]
+    numbers = dict(item.rsplit(" ", 1) for item in counts.split(", "))
+    assert list(numbers) == list(claims.VERDICTS)
+    assert sum(int(n) for n in numbers.values()) == len(shipped)
+    first = [row.split(" | ")[1].split(";")[0].replace("*", "") for row in rows]
+    for verdict in claims.VERDICTS:
+        assert int(numbers[verdict]) == sum(f.startswith(verdict + " (") for f in first)

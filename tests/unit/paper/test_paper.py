@@ -114,6 +114,7 @@ def test_an_option_added_since_a_run_started_does_not_block_its_resume():
     assert structural_changes(saved, on) == ["act.gate.clip"]
 
 
+@pytest.mark.slow  # a real end-to-end run
 def test_paper_runs_skips_completed_runs_and_resumes_stopped_ones(tmp_path, capsys):
     results = tmp_path / "results"
     common = ["--results", str(results), "--launcher", "basic"]
@@ -144,6 +145,7 @@ def test_paper_runs_skips_completed_runs_and_resumes_stopped_ones(tmp_path, caps
     assert "| gaussians_nan | Noisy tanh (NAN) | – | tiny | 2 |" in table
 
 
+@pytest.mark.slow  # a real end-to-end run
 def test_a_sweep_over_experiments_may_set_keys_of_their_own_task(tmp_path):
     """Hydra composes a multirun's primary config with the default task, which lacks the
     experiments' keys (table4_nmt's task.hidden_size); they run as one-value sweeps per job."""

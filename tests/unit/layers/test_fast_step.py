@@ -10,13 +10,15 @@ import re
 
 import pytest
 import torch
+from _presets import TASK_SHRINK
 
 from noisyexp import activations
 from noisyexp.layers import fast_step
 from noisyexp.layers.gru import GRU
 from noisyexp.layers.lstm import LSTM
 from noisyexp.layers.recurrent import set_fast_step
-from tests.test_experiments import TASK_SHRINK, tiny_ptb  # noqa: F401 (a fixture)
+
+pytestmark = pytest.mark.slow  # Inductor compiles (a cold cache: about a minute each)
 
 # (gate unit, cell unit, extra unit arguments) for every unit type of the library
 VARIANTS = {

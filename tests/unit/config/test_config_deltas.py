@@ -22,6 +22,8 @@ from omegaconf import OmegaConf
 from noisyexp.cli.app import CONF_DIR
 from noisyexp.config.schema import RunConfig, register_configs
 
+pytestmark = pytest.mark.slow  # composes every YAML file twice: about a minute
+
 GROUPS = ("act", "noise", "optim", "trainer", "task", "experiment")
 OPTIONS = [
     (group, path.stem) for group in GROUPS for path in sorted((CONF_DIR / group).glob("*.yaml"))

@@ -97,7 +97,7 @@ def test_reference_numbers_match_the_paper_digest() -> None:
     }
     lte = {row["experiment"]: row["paper"]["test/accuracy"] for row in by_id["table1_lte"]["rows"]}
     assert lte == {"lte_reference": 46.45, "lte_nah": 48.09}
-    assert reference()["schema"] == 1
+    assert reference()["schema"] == 2 and reference()["tables"] == paper_tables()
 
 
 def test_figure_derived_reference_values_agree_with_the_digitised_curves() -> None:
@@ -287,7 +287,9 @@ def test_every_table_is_written_in_three_formats(tmp_path: Path) -> None:
     tex = (tmp_path / "out" / "table2_ptb.tex").read_text(encoding="utf-8")
     assert r"ptb\_small\_nan & Noisy LSTM + NAN" in tex
     assert r"112.3 $\pm$ 1.5 & [108.5, 116.1] & 111.7 & +0.6" in tex
-    assert tex.count(r"\\") == 1 + 3  # header and the three paper rows
+    rows = len(next(t for t in paper_tables() if t["id"] == "table2_ptb")["rows"])
+    assert rows == 6  # the paper's three rows and the three ablations
+    assert tex.count(r"\\") == 1 + rows  # the header and every row (those without runs too)
     assert not list((tmp_path / "out").glob(".*.tmp"))  # atomic writes leave no temp files
 
 

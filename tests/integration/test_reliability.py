@@ -22,6 +22,8 @@ from noisyexp.core.errors import TrainingError
 from noisyexp.tasks.gaussians import GaussiansTask
 from noisyexp.training.trainer import train
 
+pytestmark = pytest.mark.slow  # signals, second processes, full disks: end-to-end runs
+
 TINY = ["trainer.max_steps=4", "trainer.eval_every=2", "trainer.progress=false"]
 NOISY = [
     "trainer.max_steps=12",
@@ -349,7 +351,7 @@ def test_docs_errors_md_lists_the_chaos_scripts_bad_inputs():
     """docs/errors.md is written by scripts/chaos.py; its cases must be the script's cases."""
     import importlib.util
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     spec = importlib.util.spec_from_file_location("chaos", root / "scripts" / "chaos.py")
     chaos = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(chaos)

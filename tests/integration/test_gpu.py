@@ -11,6 +11,7 @@ import logging
 
 import pytest
 import torch
+from _presets import PRESETS, SHRINK, TASK_SHRINK
 from torch import nn
 
 from noisyexp import activations
@@ -19,14 +20,6 @@ from noisyexp.layers.gru import GRU
 from noisyexp.layers.lstm import LSTM
 from noisyexp.training.device import set_tf32
 from noisyexp.training.trainer import RunInfo, train
-from tests.test_experiments import (  # noqa: F401 (fixtures, used by name)
-    PRESETS,
-    SHRINK,
-    TASK_SHRINK,
-    tiny_mnist,
-    tiny_multi30k,
-    tiny_ptb,
-)
 
 pytestmark = [
     pytest.mark.gpu,

@@ -338,6 +338,7 @@ def test_bad_config_values_are_rejected(key, value):
         LTEConfig(**{key: value})
 
 
+@pytest.mark.slow  # a real end-to-end run
 def test_run_stopped_mid_curriculum_and_resumed_matches_a_straight_run(
     straight_and_resumed, tmp_path
 ):

@@ -1,12 +1,15 @@
-"""The README's tables are what the committed run records generate, byte for byte.
+"""The generated sections of README.md and docs/ are what the committed records give, byte for byte.
 
-``make readme`` runs ``noisyexp tables --results results/paper`` and pastes the tables named in the
-Makefile's ``README_TABLES`` between the README's ``<!-- BEGIN results -->`` markers (and the
-benchmark tables of ``README_BENCH`` between ``<!-- BEGIN bench -->``); these tests
-redo that into a temporary folder and fail when the README differs, when a record under
-``results/paper/`` could not be committed (wrong place, or its files missing), or when
-``.gitignore`` would let checkpoints, event files or logs in. The table output must not depend on
-the machine: the same records under another path give the same bytes.
+``make readme`` runs ``noisyexp tables`` and ``noisyexp claims`` on the committed run records
+(the Makefile's ``README_RECORDS``) and ``scripts/bench_table.py`` on the benchmark records
+(``README_BENCH``), and pastes the results between the markers that
+``scripts/sync_readme.py``'s ``generated_blocks`` names: the claims summary in README.md, one
+block per paper table in docs/results.md (the registry's order), the benchmark tables in
+docs/speed.md. These tests redo that into a temporary folder and fail when a file differs, when
+a document has a block nothing fills or lacks one, when a record under ``results/paper/`` could
+not be committed (wrong place, or its files missing), or when ``.gitignore`` would let
+checkpoints, event files or logs in. The table output must not depend on the machine: the same
+records under another path give the same bytes.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from pathlib import Path
 
 import pytest
 
-from noisyexp.reports import tables
+from noisyexp.paper import paper_tables
+from noisyexp.reports import claims, tables
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 _SPEC = importlib.util.spec_from_file_location("sync_readme", ROOT / "scripts" / "sync_readme.py")
 sync_readme = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(sync_readme)
@@ -41,6 +45,8 @@ RECORD_FILES = (
     ".hydra/overrides.yaml",
     ".hydra/hydra.yaml",
 )
+#: the documents that may hold generated blocks
+DOCUMENTS = (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")))
 
 
 def _make_variable(name: str) -> str:
@@ -49,35 +55,63 @@ def _make_variable(name: str) -> str:
     return match.group(1).strip()
 
 
-def _generated_readme(out: Path) -> str:
-    """README.md as ``make readme`` would leave it, built from the records into ``out``."""
+def _readme_recipe() -> str:
+    recipe = (ROOT / "Makefile").read_text(encoding="utf-8").split("\nreadme:", 1)[1]
+    return recipe.split("\n\n", 1)[0]
+
+
+def _plan(out: Path) -> dict[Path, dict[str, list[Path]]]:
+    """What ``make readme`` pastes where, built from the committed records into ``out``."""
     records = ROOT / _make_variable("README_RECORDS")
-    tables.main(records, out, echo=None)
-    paths = [out / f"{name}.md" for name in _make_variable("README_TABLES").split()]
-    body = "\n".join(p.read_text(encoding="utf-8").rstrip("\n") + "\n" for p in paths)
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    readme = sync_readme.replace_block(readme, "results", body)
-    bench = bench_table.render(ROOT / _make_variable("README_BENCH"))
-    return sync_readme.replace_block(readme, "bench", bench)
+    tables.main(records, out / "tables", echo=None)
+    claims.main(records, out)
+    bench = out / "bench.md"
+    bench.write_text(bench_table.render(ROOT / _make_variable("README_BENCH")), encoding="utf-8")
+    return sync_readme.generated_blocks(out / "tables", out / "claims_summary.md", bench)
 
 
-def test_the_readme_tables_are_generated_from_the_committed_records(tmp_path: Path) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    expected = _generated_readme(tmp_path / "tables")
-    if expected != readme:
-        diff = "".join(
-            difflib.unified_diff(
-                readme.splitlines(keepends=True),
-                expected.splitlines(keepends=True),
-                "README.md",
-                "generated from results/paper",
-                n=1,
+def test_the_generated_sections_are_what_the_committed_records_give(tmp_path: Path) -> None:
+    expected = sync_readme.sync(_plan(tmp_path))
+    assert {path.name for path in expected} == {"README.md", "results.md", "speed.md"}
+    for path, text in expected.items():
+        actual = path.read_text(encoding="utf-8")
+        if actual != text:
+            name = str(path.relative_to(ROOT))
+            diff = "".join(
+                difflib.unified_diff(
+                    actual.splitlines(keepends=True),
+                    text.splitlines(keepends=True),
+                    name,
+                    "generated from the records",
+                    n=1,
+                )
             )
-        )
-        pytest.fail(
-            "README.md's tables differ from what the run records under results/paper/ generate; "
-            "run `make readme` (and commit the records it used):\n" + diff[:6000]
-        )
+            pytest.fail(
+                f"{name}'s generated sections differ from what the committed records give; "
+                "run `make readme` (and commit the records it used):\n" + diff[:6000]
+            )
+
+
+def test_every_block_in_the_documents_is_generated_and_in_order(tmp_path: Path) -> None:
+    plan = sync_readme.generated_blocks(tmp_path / "t", tmp_path / "c.md", tmp_path / "b.md")
+    for document in DOCUMENTS:
+        names = sync_readme.block_names(document.read_text(encoding="utf-8"))
+        assert names == list(plan.get(document, {})), document.relative_to(ROOT)
+    # docs/results.md: one block per paper table of the registry, in its order
+    ordered = sorted(paper_tables(), key=lambda table: (table.get("order", 1_000), table["id"]))
+    assert list(plan[ROOT / "docs" / "results.md"]) == [table["id"] for table in ordered]
+    assert len(ordered) >= 11
+
+
+def test_make_readme_builds_and_pastes_what_the_tests_check() -> None:
+    recipe = _readme_recipe()
+    records, bench = _make_variable("README_RECORDS"), _make_variable("README_BENCH")
+    assert "noisyexp tables --results $(README_RECORDS) --out results/tables" in recipe
+    assert "noisyexp claims --results $(README_RECORDS) --out results" in recipe
+    assert "bench_table.py $(README_BENCH) --out $(README_BENCH)/bench.md" in recipe
+    assert "sync_readme.py --generated --tables results/tables" in recipe
+    assert "--claims results/claims_summary.md --bench $(README_BENCH)/bench.md" in recipe
+    assert (ROOT / records).is_dir() and (ROOT / bench / "commands.txt").is_file()
 
 
 def test_every_record_is_in_the_committed_layout_with_its_files() -> None:
@@ -122,6 +156,8 @@ def test_gitignore_lets_in_the_run_records_and_nothing_else() -> None:
     assert _ignored("results/paper/cpu/table2_ptb/summary.json")  # not a job directory
     assert _ignored("results/runs/ptb/nan/2026-11-27_19-28-34_841038/summary.json")
     assert not _ignored("results/tables/table2_ptb.md")
+    for name in ("claims.md", "claims.json", "claims_summary.md"):  # make readme's outputs
+        assert not _ignored(f"results/{name}"), name
 
 
 def _fabricate(root: Path) -> None:

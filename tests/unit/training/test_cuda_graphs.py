@@ -29,7 +29,8 @@ from noisyexp.tasks.ptb import WordLMConfig, WordLMTask
 from noisyexp.tasks.unique_count import UniqueCountTask
 from noisyexp.training.cuda_graphs import GraphedStep, StaticStep, cuda_graphs_unavailable
 from noisyexp.training.trainer import train
-from tests.test_experiments import tiny_ptb  # noqa: F401 (a fixture, used by name)
+
+pytestmark = pytest.mark.slow  # whole captured steps and runs against plain ones
 
 CPU = torch.device("cpu")
 TRAIN = "".join(f"w{i % 7} w{(i + 1) % 7} w{(i + 3) % 7} w{(i + 5) % 7}\n" for i in range(12))

@@ -126,6 +126,7 @@ def test_resume_extends_a_run_in_place(results):
     assert summary["act"] == "nan"  # the saved overrides (the alias act=noisy_tanh) were kept
 
 
+@pytest.mark.slow  # a real end-to-end run
 def test_multirun_with_the_joblib_launcher_gives_each_job_its_own_directory(results):
     code = main(
         [
