@@ -205,9 +205,13 @@ def resolve_run(cfg: Any, hydra_cfg: Any, *, multirun: bool = False) -> Resolved
     task_overrides = [str(o) for o in hydra_cfg.overrides.task]
     _check_additions(task_overrides, config)
     if multirun and config.trainer.num_threads is None:
-        n_jobs = OmegaConf.select(hydra_cfg, "launcher.n_jobs", default=None)
+        n_jobs = OmegaConf.select(hydra_cfg, "launcher.n_jobs", default=None)  # joblib
+        cpus = OmegaConf.select(hydra_cfg, "launcher.cpus_per_task", default=None)  # submitit
         if isinstance(n_jobs, int):
             config.trainer.num_threads = threads_per_job(n_jobs, os.cpu_count() or 1)
+        elif isinstance(cpus, int) and cpus > 0:  # the cores the scheduler gave this job
+            config.trainer.num_threads = cpus
+        if config.trainer.num_threads is not None:
             log.info("%d CPU thread(s) per job", config.trainer.num_threads)
     output_dir = OmegaConf.select(hydra_cfg, "runtime.output_dir", default=None)
     run_dir = Path(str(output_dir or hydra_cfg.run.dir)).expanduser()

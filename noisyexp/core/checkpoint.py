@@ -25,6 +25,7 @@ from noisyexp.core.errors import CheckpointError
 __all__ = [
     "CHECKPOINT_FORMAT",
     "PREVIOUS_NAME",
+    "RESUME_KEYS",
     "load_checkpoint",
     "load_with_fallback",
     "save_checkpoint",
@@ -35,7 +36,9 @@ log = logging.getLogger(__name__)
 PREVIOUS_NAME = "previous.pt"
 
 CHECKPOINT_FORMAT = "noisyexp-checkpoint-1"
-_REQUIRED = ("format", "model", "optimizer", "step", "config", "rng")
+_REQUIRED = ("format", "model", "step", "config", "rng")
+#: what a checkpoint to resume from holds besides (``best.pt``, read for its weights, has none)
+RESUME_KEYS = ("optimizer",)
 
 
 def _damaged_record(source: Any) -> str | None:
@@ -77,8 +80,9 @@ def _keep_previous(path: Path) -> None:
     os.replace(temp, previous)
 
 
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    """Load a checkpoint written by :func:`save_checkpoint`.
+def load_checkpoint(path: Path, *, require: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Load a checkpoint written by :func:`save_checkpoint` (holding the keys ``require`` names
+    too, e.g. :data:`RESUME_KEYS`).
 
     Raises:
         CheckpointError: the file is missing, unreadable, or not a noisyexp checkpoint.
@@ -98,7 +102,7 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         raise CheckpointError(f"{path} is not a readable checkpoint ({first_line})") from None
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path} is not a noisyexp checkpoint")
-    missing = [key for key in _REQUIRED if key not in payload]
+    missing = [key for key in (*_REQUIRED, *require) if key not in payload]
     if missing:
         raise CheckpointError(f"{path} lacks {', '.join(missing)}")
     return payload
@@ -114,13 +118,13 @@ def load_with_fallback(path: Path) -> tuple[dict[str, Any], Path]:
     """
     path = Path(path)
     try:
-        return load_checkpoint(path), path
+        return load_checkpoint(path, require=RESUME_KEYS), path
     except CheckpointError as err:
         previous = path.with_name(PREVIOUS_NAME)
         if not previous.is_file():
             raise
         try:
-            payload = load_checkpoint(previous)
+            payload = load_checkpoint(previous, require=RESUME_KEYS)
         except CheckpointError:
             raise err from None
         log.warning(

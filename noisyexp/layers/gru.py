@@ -67,6 +67,7 @@ class GRU(_RecurrentLayer):
         Returns:
             output (T, B, hidden_size) of the last layer, and the final h.
         """
+        self._check_input(x)
         if state is None:
             state = self._zero_state(x)
         if self.fused:

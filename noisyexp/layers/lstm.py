@@ -104,6 +104,7 @@ class LSTM(_RecurrentLayer):
         Returns:
             output (T, B, hidden_size) of the last layer, and the final (h, c).
         """
+        self._check_input(x)
         if state is None:
             zeros = self._zero_state(x)
             state = (zeros, zeros)

@@ -160,6 +160,15 @@ class _RecurrentLayer(nn.Module):
         """All layers' weights in the order the fused kernels take them."""
         return [w for layer in range(self.num_layers) for w in self._layer_weights(layer)]
 
+    def _check_input(self, x: torch.Tensor) -> None:
+        """Refuse what is not (T, B, input_size): a 2-D input would run with wrong shapes."""
+        if x.dim() != 3 or x.size(-1) != self.input_size:
+            raise ValueError(
+                f"{type(self).__name__} takes time-major input (T, B, {self.input_size}), got "
+                f"shape {tuple(x.shape)}; noisyexp.NoisyLSTM / NoisyGRU take batch-first, "
+                "unbatched and packed input"
+            )
+
     def _zero_state(self, x: torch.Tensor) -> torch.Tensor:
         return x.new_zeros(self.num_layers, x.size(1), self.hidden_size)
 

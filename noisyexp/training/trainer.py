@@ -193,13 +193,17 @@ class _Run:
 
     # ---- checkpoints -------------------------------------------------------------------
     def save(self, name: str) -> None:
+        """Write checkpoints/<name>: everything a resume needs in ``last.pt``; ``best.pt`` holds
+        no optimizer state (it is read for its weights: the test split, translation, figures),
+        which is most of a checkpoint under Adam (two moments per weight)."""
+        optimizer = {} if name == "best.pt" else {"optimizer": self.optimizer.state_dict()}
         save_checkpoint(
             self.ckpt_dir / name,
             {
                 "skipped_steps": self.skipped_steps,
                 "code_versions": self.code_versions,
                 "model": self.model.state_dict(),
-                "optimizer": self.optimizer.state_dict(),
+                **optimizer,
                 "task": self.task.state_dict(),
                 "step": self.step,
                 "best": self.best,

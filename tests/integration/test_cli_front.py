@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
+from _processes import hold_lock
 
 import noisyexp
 from noisyexp.cli.app import COMMANDS, main
@@ -66,28 +64,12 @@ def test_run_records_are_written_by_the_run_not_before_it(tmp_path):
     assert f"dir: {run_dir}" in (run_dir / ".hydra" / "hydra.yaml").read_text()
 
 
-def _hold_lock(run_dir: Path) -> subprocess.Popen:
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time; from noisyexp.training.lock import RunLock;"
-            " RunLock(sys.argv[1]).acquire(); print('held', flush=True); time.sleep(120)",
-            str(run_dir),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-    return holder
-
-
 def test_a_sweep_job_whose_folder_is_in_use_writes_nothing_there(tmp_path, capsys):
     """Two sweeps on one results folder: the second's job is refused before any record."""
     sweep = tmp_path / "sweep"
     job = sweep / "held"
     job.mkdir(parents=True)
-    holder = _hold_lock(job)
+    holder = hold_lock(job)
     try:
         started = time.monotonic()
         code = main(

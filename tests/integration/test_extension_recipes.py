@@ -123,8 +123,8 @@ def plugin(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "NOISYEXP_PLUGINS": "myext", "PYTHONPATH": path}
 
 
-def _noisyexp(env: dict[str, str], cwd: Path, *args: str) -> str:
-    result = subprocess.run(
+def _command(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [sys.executable, "-m", "noisyexp", *args],
         env=env,
         cwd=cwd,
@@ -133,6 +133,10 @@ def _noisyexp(env: dict[str, str], cwd: Path, *args: str) -> str:
         timeout=300,
         check=False,
     )
+
+
+def _noisyexp(env: dict[str, str], cwd: Path, *args: str) -> str:
+    result = _command(env, cwd, *args)
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
 
@@ -177,15 +181,7 @@ def test_a_unit_schedule_task_and_table_added_outside_the_package_work(plugin, t
 
 def test_without_the_plugin_its_names_are_unknown(tmp_path):
     env = {**os.environ, "NOISYEXP_PLUGINS": ""}
-    result = subprocess.run(
-        [sys.executable, "-m", "noisyexp", "train", "act.gate.type=nan_wide"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = _command(env, tmp_path, "train", "act.gate.type=nan_wide")
     assert result.returncode == 2
     assert "nan_wide" in result.stderr and "is not one of" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -194,15 +190,7 @@ def test_without_the_plugin_its_names_are_unknown(tmp_path):
 def test_a_plugin_that_fails_to_import_is_one_line(tmp_path):
     (tmp_path / "broken.py").write_text("raise RuntimeError('half-written plugin')\n")
     env = {**os.environ, "NOISYEXP_PLUGINS": "broken", "PYTHONPATH": str(tmp_path)}
-    result = subprocess.run(
-        [sys.executable, "-m", "noisyexp", "tables", "--results", str(tmp_path)],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = _command(env, tmp_path, "tables", "--results", str(tmp_path))
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "noisyexp: error: NOISYEXP_PLUGINS: cannot import 'broken': half-written plugin"

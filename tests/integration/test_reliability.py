@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from _processes import hold_lock
 
 from noisyexp.cli.app import main
 from noisyexp.core.checkpoint import load_checkpoint
@@ -113,19 +114,8 @@ def test_case2_a_second_process_cannot_use_a_locked_run_folder(tmp_path, capsys)
     code, run_dir = _run(tmp_path)
     assert code == 0
     before = (run_dir / "summary.json").read_bytes()
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time; from noisyexp.training.lock import RunLock;"
-            " RunLock(sys.argv[1]).acquire(); print('held', flush=True); time.sleep(120)",
-            str(run_dir),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    holder = hold_lock(run_dir)
     try:
-        assert holder.stdout.readline().strip() == "held"
         capsys.readouterr()
         assert main(["train", f"resume={run_dir}", "trainer.max_steps=8"]) == 2
         line = _one_error_line(capsys)

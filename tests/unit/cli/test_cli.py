@@ -222,3 +222,16 @@ def test_a_run_saved_before_the_rename_resumes(results):
     summary = json.loads(summary_path.read_text())
     assert summary["status"] == "completed" and summary["steps"] == 6
     assert override_key(["act=noisy_tanh"]) == override_key(summary["overrides"][:1])
+
+
+@pytest.mark.parametrize(("launcher", "threads"), [("local_submitit", 1), ("slurm", 4)])
+def test_a_submitit_job_takes_the_cpus_its_launcher_gives_it(launcher, threads):
+    from noisyexp.cli.train_command import _compose, resolve_run
+    from noisyexp.config.schema import register_configs
+
+    register_configs()
+    cfg, hydra_cfg = _compose([f"hydra/launcher={launcher}"])
+    assert resolve_run(cfg, hydra_cfg, multirun=True).config.trainer.num_threads == threads
+    assert resolve_run(cfg, hydra_cfg).config.trainer.num_threads is None  # a single run: all
+    cfg, hydra_cfg = _compose([f"hydra/launcher={launcher}", "trainer.num_threads=2"])
+    assert resolve_run(cfg, hydra_cfg, multirun=True).config.trainer.num_threads == 2

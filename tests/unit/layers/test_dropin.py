@@ -69,7 +69,7 @@ def _outputs_and_grads(module: nn.Module, x: torch.Tensor, hx: Any, pack=None) -
     state = None if hx is None else (parts if isinstance(hx, tuple) else parts[0])
     returned = module(x if pack is None else pack(x), state)
     result: dict[str, torch.Tensor] = {}
-    if isinstance(module, (nn.RNNCellBase, dropin._NoisyRNNCell)):  # the new state only
+    if isinstance(module, (nn.RNNCellBase, NoisyLSTMCell, NoisyGRUCell)):  # the new state only
         tensors = list(_as_tuple(returned))
     else:
         output, final = returned

@@ -11,6 +11,7 @@ from torch import nn
 
 from noisyexp import activations
 from noisyexp.layers import lstm as lstm_module
+from noisyexp.layers.gru import GRU
 from noisyexp.layers.lstm import LSTM, is_reference_unit, lstm_weights
 
 BATCH, TIME, INPUT, HIDDEN = 3, 5, 7, 11
@@ -251,3 +252,12 @@ def test_no_grad_forward_matches_grad_forward() -> None:
     with torch.no_grad():
         expected = model(x)[0]
     torch.testing.assert_close(model(x)[0].detach(), expected, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("layer_class", [LSTM, GRU])
+@pytest.mark.parametrize("shape", [(5, 7), (5, 3, 6), (2, 5, 3, 7)])
+def test_an_input_that_is_not_time_batch_features_is_refused(layer_class, shape):
+    layer = layer_class(7, 11, gate_unit=lambda n: nn.Sigmoid(), cell_unit=lambda n: nn.Tanh())
+    with pytest.raises(ValueError, match=r"time-major input \(T, B, 7\), got shape"):
+        layer(torch.zeros(shape))
+    assert layer(torch.zeros(5, 3, 7))[0].shape == (5, 3, 11)

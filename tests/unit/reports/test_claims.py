@@ -16,7 +16,7 @@ from noisyexp.core.errors import ConfigError
 from noisyexp.reports import claims
 from noisyexp.reports.records import collect_runs
 
-EXPERIMENTS = Path(claims.__file__).resolve().parent.parent / "conf" / "experiment"
+EXPERIMENTS = Path(claims.__file__).resolve().parents[2] / "conf" / "experiment"
 
 
 def _write(
@@ -416,3 +416,24 @@ def test_the_summary_has_one_row_per_claim_with_its_verdicts_and_evidence(tmp_pa
     first = [row.split(" | ")[1].split(";")[0].replace("*", "") for row in rows]
     for verdict in claims.VERDICTS:
         assert int(numbers[verdict]) == sum(f.startswith(verdict + " (") for f in first)
+
+
+def test_coverage_counts_the_completed_runs_of_every_sweep_asked_for(tmp_path: Path) -> None:
+    from noisyexp.paper.reproduce import load_profile
+    from noisyexp.reports.claims import coverage
+
+    sweep = tmp_path / "full" / "table2_ptb"
+    for job, status in [
+        ("experiment=ptb_small_nan,seed=1", "completed"),
+        ("experiment=ptb_small_nan,seed=2", "failed"),  # final, but not a result
+        ("experiment=ptb_small_nan,seed=9", "completed"),  # a seed the profile does not ask for
+    ]:
+        (sweep / job).mkdir(parents=True)
+        (sweep / job / "summary.json").write_text(json.dumps({"status": status}))
+    found = {(c.profile, c.sweep): c for c in coverage(tmp_path)}
+    ptb = found[("full", "table2_ptb")]
+    assert (ptb.done, ptb.asked) == (1, load_profile("full").sweeps["table2_ptb"].jobs())
+    assert ptb.status == "partial"
+    assert ptb.command == "noisyexp paper --profile full --only table2_ptb"
+    assert found[("full", "mnist")].status == "not run"
+    assert all(c.profile != "quick" for c in found.values())  # a smoke test is not a result

@@ -17,6 +17,7 @@ from noisyexp.core.checkpoint import save_checkpoint
 from noisyexp.core.errors import CheckpointError, ConfigError
 from noisyexp.paper import digitized_curves, paper_tables
 from noisyexp.reports import figures
+from noisyexp.reports.figures import specs, unit_shapes
 from noisyexp.reports.records import collect_runs, group_runs
 
 pytest.importorskip("matplotlib")
@@ -142,7 +143,7 @@ def test_unit_shapes_draw_one_row_per_noisy_layer(tmp_path: Path) -> None:
 def test_unit_curves_are_the_test_time_eq12_values_and_slopes() -> None:
     pytest.importorskip("noisyexp.activations")
     settings = {"type": "nan", "alpha": 1.15, "c": 0.5, "half_normal": False, "test_mean": None}
-    grid, outputs, slopes = figures._unit_curves(torch.tensor([1.0, -0.5]), settings, c=0.5)
+    grid, outputs, slopes = unit_shapes._unit_curves(torch.tensor([1.0, -0.5]), settings, c=0.5)
     # normal noise has mean 0, so φ = 1.15·hardtanh(x) − 0.15·x; at x = 3: 1.15 − 0.45 = 0.7
     at_three = int(torch.argmin((grid - 3.0).abs()))
     at_half = int(torch.argmin((grid - 0.5).abs()))
@@ -161,7 +162,7 @@ def test_unit_curves_with_a_fixed_draw_add_the_learned_noise_in_saturation() -> 
     pytest.importorskip("noisyexp.activations")
     settings = {"type": "nan", "alpha": 1.15, "c": 0.5, "half_normal": False, "test_mean": None}
     p_values = (1.0, -0.5)
-    grid, outputs, slopes = figures._unit_curves(torch.tensor(p_values), settings, 0.5, xi=1.0)
+    grid, outputs, slopes = unit_shapes._unit_curves(torch.tensor(p_values), settings, 0.5, xi=1.0)
     at_three = int(torch.argmin((grid - 3.0).abs()))
     at_half = int(torch.argmin((grid - 0.5).abs()))
     # x = 3: Δ = h − u = 1 − 3 = −2, σ = c (sigmoid(pΔ) − 0.5)², d = −sgn(3)·sgn(1 − 1.15) = +1
@@ -466,6 +467,6 @@ def test_bad_figure_declarations_are_config_errors(
 ) -> None:
     table = next(t for t in paper_tables() if t["id"] == "table2_ptb")
     table["figures"] = [{**table["figures"][0], **extra}]
-    monkeypatch.setattr(figures, "paper_tables", lambda: [table])
+    monkeypatch.setattr(specs, "paper_tables", lambda: [table])
     with pytest.raises(ConfigError, match=message):
         figures.curve_figures()

@@ -1,0 +1,110 @@
+"""Learning curves and learned unit shapes as PNG, each beside the paper's digitised curve.
+
+``noisyexp figures`` reads the same runs as ``noisyexp tables`` (grouped the same way: one line per
+preset and override set, the mean over seeds thick, each seed thin) and draws the paper's curve
+for every paper row dashed, in the same colour, labelled "paper: …". A figure with no runs is
+skipped with a message. The three-Gaussian model's checkpoints give the learned φ(x) and φ'(x) of
+every noisy unit (paper Figs 5–6).
+
+What keeps a figure readable (each is a rule here, not a per-figure tweak):
+
+* the legend sits outside the panels, right of them, so it covers no curve;
+* a log axis spans the mean curves of the table's rows and the paper's curves, not every tiny
+  value of an extra run (an override sweep): a line that leaves the axis says so in the legend;
+* lines drawn on top of each other (closer than :data:`OVERLAP` of the panel's height at every
+  point) are named in the legend ("same line as …"), so a hidden row is not read as missing;
+* a caption under the panels says what each line is; the epochs a table reads are dotted lines;
+* a figure may add a lower panel, each row divided by the table's reference row
+  (``ratio_to_reference``), or the span of our runs only (``zoom_to_ours``), or draw ours and the
+  paper's in separate panels (``separate_paper``) when they were not measured alike.
+
+matplotlib is an optional extra (``pip install 'noisyexp[plots]'``); it is imported inside the
+functions and used through its Agg canvas, so no global pyplot state or display is touched.
+
+The modules, each importing only those listed before it: :mod:`.specs` (the figures the paper
+tables declare), :mod:`.canvas` (matplotlib's Agg canvas and the PNG), :mod:`.curve_data` (the
+points drawn), :mod:`.layout` (the rules above: axis ranges, legend notes, titles, caption),
+:mod:`.panels` (our lines, the paper's, the ratio and zoom panels), :mod:`.curves` (one
+learning-curve figure) and :mod:`.unit_shapes` (Figs 5-6). This front door keeps the names the
+rest of the package imports, and :func:`main`.
+
+Layer rule: that of :mod:`noisyexp.reports` (core to paper, never :mod:`noisyexp.cli`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from noisyexp.paper import paper_tables
+from noisyexp.reports.figures.canvas import DPI, require_matplotlib
+from noisyexp.reports.figures.curve_data import figure_groups, interpolate, mean_curve, run_curve
+from noisyexp.reports.figures.curves import draw_curves, plot_curves
+from noisyexp.reports.figures.layout import OVERLAP
+from noisyexp.reports.figures.specs import (
+    FIGSIZE,
+    PAPER_Y,
+    CurveFigure,
+    curve_figures,
+    figure_size,
+)
+from noisyexp.reports.figures.unit_shapes import plot_unit_shapes, unit_shape_figures
+from noisyexp.reports.records import collect_runs, group_runs
+
+__all__ = [
+    "FIGSIZE",
+    "DPI",
+    "OVERLAP",
+    "CurveFigure",
+    "PAPER_Y",
+    "curve_figures",
+    "figure_size",
+    "run_curve",
+    "mean_curve",
+    "interpolate",
+    "draw_curves",
+    "plot_curves",
+    "plot_unit_shapes",
+    "main",
+]
+
+
+def main(
+    results_dir: Path,
+    out_dir: Path,
+    *,
+    unit_shapes: bool = True,
+    echo: Callable[[str], None] | None = print,
+) -> list[Path]:
+    """Write every learning-curve figure that has runs, and the unit shapes of the Gaussian model.
+
+    Args:
+        results_dir: folder searched (recursively) for ``summary.json`` files.
+        out_dir: where the PNGs go (``results/figures``).
+        unit_shapes: also draw the learned units from three-Gaussian checkpoints.
+        echo: called with one line per figure written or skipped; None for silence.
+
+    Returns:
+        The PNG paths written.
+
+    Raises:
+        ConfigError: matplotlib is not installed.
+    """
+    require_matplotlib()
+    say = echo or (lambda _line: None)
+    runs, _ = collect_runs(Path(results_dir))
+    grouped, _ = group_runs(runs, paper_tables())
+    written: list[Path] = []
+    for spec in curve_figures():
+        groups = figure_groups(spec, grouped[spec.table_id])
+        path = plot_curves(spec, groups, Path(out_dir) / f"{spec.name}.png")
+        if path is not None:
+            written.append(path)
+        elif not groups:
+            say(f"figures: skipped {spec.name}.png: no completed runs for it")
+        else:
+            say(f"figures: skipped {spec.name}.png: no run logged {' or '.join(spec.metrics)}")
+    if unit_shapes:
+        written += unit_shape_figures(grouped["gaussians"], Path(out_dir), say)
+    say(f"figures: wrote {len(written)} file(s) to {out_dir}")
+    return written
