@@ -4,7 +4,10 @@
 preset and override set, the mean over seeds thick, each seed thin) and draws the paper's curve
 for every paper row dashed, in the same colour, labelled "paper: …". A figure with no runs is
 skipped with a message. The three-Gaussian model's checkpoints give the learned φ(x) and φ'(x) of
-every noisy unit (paper Figs 5–6).
+every noisy unit (paper Figs 5–6). A table's ``sweep_figures:`` plot its metrics against a config
+value of its rows instead (PTB perplexity against the noise scale c, one panel per profile, the
+mean over seeds at each value with its min–max and n), skipped the same way when no row gives a
+point.
 
 What keeps a figure readable (each is a rule here, not a per-figure tweak):
 
@@ -25,8 +28,9 @@ The modules, each importing only those listed before it: :mod:`.specs` (the figu
 tables declare), :mod:`.canvas` (matplotlib's Agg canvas and the PNG), :mod:`.curve_data` (the
 points drawn), :mod:`.layout` (the rules above: axis ranges, legend notes, titles, caption),
 :mod:`.panels` (our lines, the paper's, the ratio and zoom panels), :mod:`.curves` (one
-learning-curve figure) and :mod:`.unit_shapes` (Figs 5-6). This front door keeps the names the
-rest of the package imports, and :func:`main`.
+learning-curve figure), :mod:`.sweep_specs`, :mod:`.sweep_data` and :mod:`.sweep` (the sweep
+figures' declarations, points and drawing) and :mod:`.unit_shapes` (Figs 5-6). This front door
+keeps the names the rest of the package imports, and :func:`main`.
 
 Layer rule: that of :mod:`noisyexp.reports` (core to paper, never :mod:`noisyexp.cli`).
 """
@@ -48,6 +52,9 @@ from noisyexp.reports.figures.specs import (
     curve_figures,
     figure_size,
 )
+from noisyexp.reports.figures.sweep import draw_sweep, plot_sweep
+from noisyexp.reports.figures.sweep_data import sweep_groups, sweep_points
+from noisyexp.reports.figures.sweep_specs import SweepFigure, sweep_figure_size, sweep_figures
 from noisyexp.reports.figures.unit_shapes import plot_unit_shapes, unit_shape_figures
 from noisyexp.reports.records import collect_runs, group_runs
 
@@ -65,6 +72,12 @@ __all__ = [
     "draw_curves",
     "plot_curves",
     "plot_unit_shapes",
+    "SweepFigure",
+    "sweep_figures",
+    "sweep_figure_size",
+    "sweep_points",
+    "draw_sweep",
+    "plot_sweep",
     "main",
 ]
 
@@ -76,7 +89,7 @@ def main(
     unit_shapes: bool = True,
     echo: Callable[[str], None] | None = print,
 ) -> list[Path]:
-    """Write every learning-curve figure that has runs, and the unit shapes of the Gaussian model.
+    """Write every learning-curve and sweep figure that has runs, and the Gaussian model's units.
 
     Args:
         results_dir: folder searched (recursively) for ``summary.json`` files.
@@ -88,7 +101,7 @@ def main(
         The PNG paths written.
 
     Raises:
-        ConfigError: matplotlib is not installed.
+        ConfigError: matplotlib is not installed, or a table declares a malformed figure.
     """
     require_matplotlib()
     say = echo or (lambda _line: None)
@@ -104,6 +117,18 @@ def main(
             say(f"figures: skipped {spec.name}.png: no completed runs for it")
         else:
             say(f"figures: skipped {spec.name}.png: no run logged {' or '.join(spec.metrics)}")
+    for sweep in sweep_figures():
+        rows = grouped[sweep.table_id]
+        path = plot_sweep(sweep, rows, Path(out_dir) / f"{sweep.name}.png")
+        if path is not None:
+            written.append(path)
+        elif not sweep_groups(sweep, rows):
+            say(f"figures: skipped {sweep.name}.png: no completed runs for it")
+        else:
+            say(
+                f"figures: skipped {sweep.name}.png: no run gave {sweep.x_key} and "
+                f"{' or '.join(sweep.metrics)}"
+            )
     if unit_shapes:
         written += unit_shape_figures(grouped["gaussians"], Path(out_dir), say)
     say(f"figures: wrote {len(written)} file(s) to {out_dir}")
