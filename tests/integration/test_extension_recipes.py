@@ -94,7 +94,15 @@ paper.register_table(
             {"experiment": "xor_tanh", "label": "tanh", "paper": {"test/error": None}},
             {"experiment": "xor_wide", "label": "wide NAN", "paper": {"test/error": None}},
         ],
-        "sweeps": {"xor": {"cpu": {"experiments": ["xor_tanh", "xor_wide"], "seeds": [1, 2]}}},
+        "sweeps": {
+            "xor": {
+                "cpu": {
+                    "experiments": ["xor_tanh", "xor_wide"],
+                    "seeds": [1, 2],
+                    "overrides": ["trainer.max_steps=6", "trainer.eval_every=3"],
+                }
+            }
+        },
     }
 )
 '''
@@ -143,20 +151,12 @@ def _noisyexp(env: dict[str, str], cwd: Path, *args: str) -> str:
 
 def test_a_unit_schedule_task_and_table_added_outside_the_package_work(plugin, tmp_path):
     results = tmp_path / "results"
-    for seed in (1, 2):
-        for experiment in ("xor_tanh", "xor_wide"):
-            _noisyexp(
-                plugin,
-                tmp_path,
-                "train",
-                f"experiment={experiment}",
-                f"seed={seed}",
-                "trainer.max_steps=6",
-                "trainer.eval_every=3",
-                "trainer.progress=false",
-                "profile=cpu",
-                f"hydra.run.dir='{results}/paper/cpu/xor/experiment={experiment},seed={seed}'",
-            )
+    # the table's own sweep, run as `make paper` runs it: 2 presets x 2 seeds, then the tables
+    ran = _noisyexp(
+        plugin, tmp_path, "paper", "--profile", "cpu", "--only", "xor", "--launcher", "basic",
+        "--results", str(results), "--data-dir", str(tmp_path / "data"),
+    )  # fmt: skip
+    assert "1/1 sweeps completed" in ran
     wide = json.loads(
         (results / "paper/cpu/xor/experiment=xor_wide,seed=1/summary.json").read_text()
     )
@@ -167,7 +167,6 @@ def test_a_unit_schedule_task_and_table_added_outside_the_package_work(plugin, t
     rows = [json.loads(line) for line in metrics.read_text().splitlines()]
     assert rows[-1]["noise/c"] == 8.0 / 2**5
 
-    _noisyexp(plugin, tmp_path, "tables", "--results", str(results))
     table = (results / "tables" / "xor_table.md").read_text()
     assert "XOR (a plugin's table)" in table
     assert "| xor_wide | wide NAN |" in table and "| 2 |" in table  # n = 2 seeds per row

@@ -59,11 +59,12 @@ def test_quick_is_one_seed_of_tiny_budgets_evaluated_once_at_the_end():
 
 
 @pytest.mark.slow
-def test_every_quick_job_composes_with_its_budget(compose_config):
+@pytest.mark.parametrize("sweep", list(load_profile("quick").sweeps))  # spread over the workers
+def test_every_quick_job_composes_with_its_budget(compose_config, sweep):
     """Composing checks that each task.* key exists in the experiment's own task (a typo would
     otherwise surface only when ``make paper PROFILE=quick`` reaches that sweep)."""
     profile = load_profile("quick")
-    for plan in profile.sweeps.values():
+    for plan in [profile.sweeps[sweep]]:
         overrides = [*profile.overrides, *plan.overrides]
         swept = [f"{key}={values[0]}" for key, values in plan.sweep.items()]
         for experiment in plan.experiments:
