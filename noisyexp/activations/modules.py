@@ -165,6 +165,12 @@ class NoisyUnit(Unit):
             raise ValueError(f"noise scale c must be finite and >= 0, got {c}")
         self.c.fill_(c)
 
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`pure` with noise drawn in training mode (NoisyOutput has a fused path)."""
+        self._check_units(x)
+        self._observe(x)
+        return self.pure(x, self._draw_noise(x) if self.training else None)
+
     def draws_noise(self) -> bool:
         return self.training
 
@@ -292,11 +298,6 @@ class NoisyInput(NoisyUnit):
     def __init__(self, num_units: int, kind: str, sigma: float = 0.05) -> None:
         super().__init__(num_units, kind, sigma)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._check_units(x)
-        self._observe(x)
-        return self.pure(x, self._draw_noise(x) if self.training else None)
-
     def pure(self, x: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
         return noisy_input(x, noise, kind=self.kind, sigma=self.c)
 
@@ -306,11 +307,6 @@ class NoisyInputSaturated(NoisyUnit):
 
     def __init__(self, num_units: int, kind: str, sigma: float = 0.25) -> None:
         super().__init__(num_units, kind, sigma)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._check_units(x)
-        self._observe(x)
-        return self.pure(x, self._draw_noise(x) if self.training else None)
 
     def pure(self, x: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
         return noisy_input_saturated(x, noise, kind=self.kind, sigma=self.c)
@@ -326,11 +322,6 @@ class NoisyInputLearned(NoisyUnit):
         super().__init__(num_units, kind, c)
         self.softplus = bool(softplus)
         self.p = nn.Parameter(_init_p(num_units))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._check_units(x)
-        self._observe(x)
-        return self.pure(x, self._draw_noise(x) if self.training else None)
 
     def pure(self, x: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
         return noisy_input_learned(
