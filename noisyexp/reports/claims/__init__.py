@@ -13,7 +13,7 @@ as a paper row of the tables) under one profile. A claim is judged under its own
 other profile that has records of a compared row, each a line of its own: budgets are not mixed.
 
 Tests (:func:`judge`): ``welch``, the difference of means with its 95 % Welch interval and
-Welch's two-sided p (:func:`noisyexp.reports.records.welch`); ``fisher``, for outcomes that are
+Welch's two-sided p (:func:`noisyexp.reports.intervals.welch`); ``fisher``, for outcomes that are
 solved or not (Table 5, the NTM), the solved counts with Fisher's exact two-sided p
 (:func:`noisyexp.reports.stats.fisher_exact`); ``level``, one row's 95 % t-interval against a
 threshold. Output (:func:`main`): ``claims.md`` and ``claims.json``, and ``claims_summary.md``

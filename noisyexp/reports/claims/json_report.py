@@ -16,7 +16,7 @@ from noisyexp.reports.claims.coverage import SweepCoverage
 from noisyexp.reports.claims.data import Rule, paper_value
 from noisyexp.reports.claims.text import budget_text
 from noisyexp.reports.claims.verdicts import Judgement
-from noisyexp.reports.records import CONFIDENCE
+from noisyexp.reports.intervals import CONFIDENCE
 
 __all__ = ["render_json"]
 

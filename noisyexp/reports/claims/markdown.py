@@ -23,7 +23,7 @@ from noisyexp.reports.claims.text import (
     verdict_text,
 )
 from noisyexp.reports.claims.verdicts import VERDICTS, Judgement
-from noisyexp.reports.records import CONFIDENCE, Stat
+from noisyexp.reports.intervals import CONFIDENCE, Stat
 from noisyexp.reports.stats import SOLVED_BELOW
 
 __all__ = ["render_markdown", "render_summary"]

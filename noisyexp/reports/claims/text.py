@@ -11,7 +11,8 @@ from typing import Any
 
 from noisyexp.reports.claims.data import paper_value
 from noisyexp.reports.claims.verdicts import Judgement
-from noisyexp.reports.records import Run, Stat
+from noisyexp.reports.intervals import Stat
+from noisyexp.reports.records import Run
 from noisyexp.reports.tables.cells import DASH, fmt, p_text  # numbers as the tables print them
 
 __all__ = [

@@ -13,16 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from noisyexp.reports.claims.data import Rule, claim_metric
-from noisyexp.reports.records import (
-    CONFIDENCE,
-    Comparison,
-    Run,
-    Stat,
-    aggregate,
-    metric_value,
-    override_key,
-    welch,
-)
+from noisyexp.reports.intervals import CONFIDENCE, Comparison, Stat, aggregate, welch
+from noisyexp.reports.records import Run, metric_value, override_key
 from noisyexp.reports.stats import SOLVED_BELOW, fisher_exact
 
 __all__ = ["VERDICTS", "Judgement", "index_runs", "run_command", "judge", "evaluate"]

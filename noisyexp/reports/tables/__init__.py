@@ -1,9 +1,9 @@
 """Paper tables from run summaries: ours (mean ± std over seeds) beside the paper's numbers.
 
 ``noisyexp tables`` reads every completed run under a results folder
-(:mod:`noisyexp.reports.records` finds, groups and aggregates them) and writes each table as
-Markdown, CSV and LaTeX. Nothing here is
-typed in by hand: our numbers come from the runs, the paper's from ``paper/tables/*.yaml``.
+(:mod:`noisyexp.reports.records` finds and groups them, :mod:`noisyexp.reports.intervals`
+aggregates them) and writes each table as Markdown, CSV and LaTeX. Nothing here is typed in by
+hand: our numbers come from the runs, the paper's from ``paper/tables/*.yaml``.
 Where the folder holds ``paper/`` (the records of ``make paper``), the paper tables read only that,
 and the other runs (ad-hoc reruns under ``results/runs``) get tables of their own under
 ``<out>/runs/``, so they neither count as seeds of a paper row nor overwrite its table.
@@ -13,7 +13,7 @@ presets the paper does not have show "–" for the paper; paper rows without run
 Output is deterministic and written atomically, so a reader never sees half a table; it holds no
 path outside the results folder and no timestamp, so the same records give the same bytes anywhere.
 
-Statistics (:func:`noisyexp.reports.records.aggregate`, :func:`noisyexp.reports.records.welch`):
+Statistics (:func:`noisyexp.reports.intervals.aggregate`, :func:`noisyexp.reports.intervals.welch`):
 every row shows n, the mean ± sample std over its seeds and the 95% t-interval of the mean (a row
 with n = 1 shows its value and "n = 1"). Each table names its reference row in its ``paper/tables``
 entry (``"reference": "<preset>"``); every other paper preset of the table is compared to the

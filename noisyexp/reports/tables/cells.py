@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from noisyexp.reports.records import Comparison, Group, Stat, aggregate, metric_value
+from noisyexp.reports.intervals import Comparison, Stat, aggregate
+from noisyexp.reports.records import Group, metric_value
 
 __all__ = [
     "DASH",

@@ -10,7 +10,8 @@ import csv
 import io
 from typing import Any
 
-from noisyexp.reports.records import Comparison, Group, Skipped
+from noisyexp.reports.intervals import Comparison
+from noisyexp.reports.records import Group, Skipped
 from noisyexp.reports.stats import SolvedCount
 from noisyexp.reports.tables.header import header_lines, run_budget, statistics_line
 from noisyexp.reports.tables.rows import column_names, display_row, table_rows

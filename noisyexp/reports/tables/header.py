@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from noisyexp.reports.records import CONFIDENCE, Group, Run
+from noisyexp.reports.intervals import CONFIDENCE
+from noisyexp.reports.records import Group, Run
 from noisyexp.reports.stats import SOLVED_BELOW
 from noisyexp.reports.tables.cells import DASH
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from noisyexp.reports.records import CONFIDENCE, Group, welch
+from noisyexp.reports.intervals import CONFIDENCE, welch
+from noisyexp.reports.records import Group
 from noisyexp.reports.stats import SOLVED_BELOW, SolvedCount, fisher_exact, solved_count
 from noisyexp.reports.tables.cells import (
     DASH,

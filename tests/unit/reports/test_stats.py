@@ -18,7 +18,8 @@ import pytest
 from scipy import stats as scipy_stats
 
 from noisyexp.reports import tables
-from noisyexp.reports.records import Run, Stat, aggregate, welch
+from noisyexp.reports.intervals import Stat, aggregate, welch
+from noisyexp.reports.records import Run
 from noisyexp.reports.stats import (
     SOLVED_BELOW,
     fisher_exact,
