@@ -13,7 +13,12 @@ from noisyexp.reports.claims.data import paper_value
 from noisyexp.reports.claims.verdicts import Judgement
 from noisyexp.reports.intervals import Stat
 from noisyexp.reports.records import Run
-from noisyexp.reports.tables.cells import DASH, fmt, p_text  # numbers as the tables print them
+from noisyexp.reports.tables.cells import (  # numbers as the tables print them
+    DASH,
+    fmt,
+    p_text,
+    welch_text,
+)
 
 __all__ = [
     "DASH",
@@ -72,14 +77,7 @@ def effect_text(claim: dict[str, Any], judgement: Judgement, decimals: int) -> s
         return f"solved {counts}, Fisher {p_text(judgement.p)}"
     if claim["test"] == "level":
         return f"threshold {claim['threshold']:g}"
-    comp = judgement.comparison
-    if comp is None or comp.diff is None:
-        return DASH
-    diff = fmt(comp.diff, decimals, sign=True)
-    if comp.p is None:
-        return f"{diff} ({comp.why})"
-    low, high = fmt(comp.low, decimals, sign=True), fmt(comp.high, decimals, sign=True)
-    return f"{diff} [{low}, {high}], {p_text(comp.p)}"
+    return welch_text(judgement.comparison, decimals)
 
 
 def paper_text(claim: dict[str, Any], decimals: int) -> str:

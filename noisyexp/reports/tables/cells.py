@@ -21,6 +21,7 @@ __all__ = [
     "interval_text",
     "p_text",
     "compare_text",
+    "welch_text",
 ]
 
 
@@ -95,7 +96,12 @@ def compare_text(group: Group, cell: Cell, decimals: int, reference: str | None)
     compared to it (``diff (n < 2)`` or ``diff (std 0)`` when no test is possible), else "–"."""
     if reference is not None and group.experiment == reference and group.runs:
         return "ref." if cell.stat.mean is not None else DASH
-    comp = cell.compare
+    return welch_text(cell.compare, decimals)
+
+
+def welch_text(comp: Comparison | None, decimals: int) -> str:
+    """``diff [low, high], p = …``, ``diff (why)`` when no test is possible, "–" without a diff
+    (the tables' Welch column and the claims report's effect column)."""
     if comp is None or comp.diff is None:
         return DASH
     diff = fmt(comp.diff, decimals, sign=True)
