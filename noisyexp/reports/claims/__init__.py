@@ -10,7 +10,8 @@ number the table shows.
 Which runs: a row is an experiment preset run unchanged (no overrides beyond a profile's budget,
 as a paper row of the tables) under one profile. A claim is judged under its own ``profile``
 (the budget nearest the paper's; "not run" with the command when it has none) and under every
-other profile that has records of a compared row, each a line of its own: budgets are not mixed.
+other profile that has records of a compared row, each a line of its own: budgets are not mixed
+(``other_profiles: false``: its own profile only, for a metric that means something at one budget).
 
 Tests (:func:`judge`): ``welch``, the difference of means with its 95 % Welch interval and
 Welch's two-sided p (:func:`noisyexp.reports.intervals.welch`); ``fisher``, for outcomes that are

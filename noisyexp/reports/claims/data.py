@@ -83,6 +83,8 @@ def load_claims(data: dict[str, Any] | None = None) -> tuple[Rule, list[dict[str
             raise ConfigError(f"{where}: a level claim needs a threshold")
         if claim["test"] == "fisher" and claim["direction"] != "lower":
             raise ConfigError(f"{where}: a fisher claim counts runs below a threshold: lower")
+        if not isinstance(claim.get("other_profiles", True), bool):
+            raise ConfigError(f"{where}: other_profiles must be true or false")
         for ablation in claim.get("ablations") or []:
             if "row" not in ablation or "label" not in ablation:
                 raise ConfigError(f"{where}: every ablation needs a row and a label")

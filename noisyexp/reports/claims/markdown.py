@@ -49,7 +49,8 @@ def _header(rule: Rule) -> list[str]:
         f"interval of the difference);",
         f"- **inconclusive**: anything else: p ≥ {alpha}, fewer than {n} runs in a row (one "
         f"seed is an anecdote, whatever its value), no test possible (std 0: every run of a row "
-        f"ended at the same value), or the metric not recorded;",
+        f"ended at the same value), the metric not recorded, or steps to a threshold where "
+        f"some runs of a row never got there (censored: the others are a biased sample);",
         "- **not run**: a compared row has no records under that profile; the command that "
         "runs it is given (it skips the runs that completed).",
         "",
@@ -61,8 +62,9 @@ def _header(rule: Rule) -> list[str]:
         f"t-interval against a threshold (reproduced when it lies wholly past it).",
         "",
         "One line per claim and profile: the claim's own profile (the budget nearest the "
-        "paper's) always, and every other profile with records of a compared row, so budgets "
-        "are never mixed. Ablations: each ablation row (one part of the unit) against the "
+        "paper's) always, and every other profile with records of a compared row (unless the "
+        "claim's metric means something at its own budget only), so budgets are never mixed. "
+        "Ablations: each ablation row (one part of the unit) against the "
         "claim's baseline by the same test and rule; *reproduced* there says that part alone "
         "gives the paper's effect.",
         "",

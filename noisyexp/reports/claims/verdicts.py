@@ -95,7 +95,8 @@ def judge(
     """Judge one comparison: ``sides`` are ``{"experiment", "runs"}``, claim row first.
 
     The rule (stated in the report's header): not run when a row has no runs; inconclusive when a
-    row has fewer than ``rule.min_n`` values or no test is possible; reproduced when the effect
+    row has fewer than ``rule.min_n`` values, when a steps-to-threshold metric (``solved_below``)
+    has runs that never got there, or no test is possible; reproduced when the effect
     is in the paper's direction with p < ``rule.alpha``; refuted when it is in the opposite one
     with p < ``rule.alpha``; inconclusive otherwise. A level test: reproduced when the row's
     t-interval lies wholly on the paper's side of the threshold, refuted when wholly on the other.
@@ -116,6 +117,17 @@ def judge(
     short = [f"{side['experiment']} n = {side['stat'].n}" for side in sides]
     if any(stat.n == 0 for stat in stats):
         return Judgement("inconclusive", f"metric not recorded ({'; '.join(short)})", sides)
+    if test == "welch" and metric.get("solved_below"):
+        # steps to a threshold: a run that never got there is censored, not absent; the mean of
+        # the others is a biased sample of the row, so no test is made on it
+        censored = [
+            f"{side['experiment']} {len(side['runs']) - side['stat'].n} of {len(side['runs'])}"
+            for side in sides
+            if side["stat"].n < len(side["runs"])
+        ]
+        if censored:
+            reason = f"runs that never got there ({'; '.join(censored)}): censored"
+            return Judgement("inconclusive", reason, sides)
     if test == "level":
         return _judge_level(sides, direction, rule, threshold)
     if test == "fisher":
@@ -173,7 +185,10 @@ def _judge_level(
 
 
 def _profiles(claim: dict[str, Any], index: dict[tuple[str, str | None], list[Run]]) -> list:
-    """The claim's own profile, then every other profile with records of a compared row."""
+    """The claim's own profile, then every other profile with records of a compared row (none
+    for a claim with ``other_profiles: false``: its metric means something at its budget only)."""
+    if not claim.get("other_profiles", True):
+        return [claim["profile"]]
     others = {profile for (experiment, profile) in index if experiment in claim["rows"]}
     others.discard(claim["profile"])
     return [claim["profile"], *sorted(others, key=lambda p: p or "")]

@@ -29,6 +29,7 @@ def _write(
     test: dict[str, float] | None = None,
     overrides: tuple[str, ...] = (),
     budget: dict[str, Any] | None = None,
+    metrics: list[dict[str, float]] | None = None,
 ) -> None:
     """One run record as ``make paper`` lays it out (``paper/<profile>/<sweep>/<job>``)."""
     name = f"experiment={experiment},seed={seed}" + "".join(f",{o}" for o in overrides)
@@ -45,7 +46,8 @@ def _write(
         "test": test or {},
     }
     (job / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
-    (job / "metrics.jsonl").write_text("", encoding="utf-8")
+    lines = "".join(json.dumps(row) + "\n" for row in metrics or [])
+    (job / "metrics.jsonl").write_text(lines, encoding="utf-8")
 
 
 def _ppl(root: Path, experiment: str, values: list[float], **kwargs: Any) -> None:
@@ -261,6 +263,66 @@ def test_fisher_threshold_comes_from_the_claim(tmp_path: Path) -> None:
     assert _only(_judge(tmp_path, loose)).sides[0]["solved"] == 3
 
 
+SPEED_CLAIM = {
+    "id": "speed",
+    "text": "Annealing solves sooner than the curriculum",
+    "source": "Table 5",
+    "table": "table5_unique_faithful",
+    "rows": ["unique_f_nan_annealed", "unique_f_curriculum"],
+    "metric": "valid/error_solved_step",
+    "direction": "lower",
+    "test": "welch",
+    "profile": "long",
+    "other_profiles": False,
+}
+
+
+def _solved_at(root: Path, experiment: str, steps: list[int | None], profile: str) -> None:
+    """Runs whose valid error drops below 5 % at ``steps`` (None: stays on the plateau)."""
+    for seed, step in enumerate(steps, 1):
+        curve = [
+            {"step": at, "valid/error": 0.2 if step is not None and at >= step else 59.7}
+            for at in range(500, 20001, 500)
+        ]
+        _write(
+            root,
+            experiment,
+            seed,
+            task="unique_count",
+            profile=profile,
+            test={"test/error": curve[-1]["valid/error"]},
+            budget={"max_steps": 50000, "max_epochs": None},
+            metrics=curve,
+        )
+
+
+def test_a_speed_claim_compares_the_first_steps_below_the_threshold(tmp_path: Path) -> None:
+    annealed, curriculum = [7000, 7500, 8000], [12000, 13500, 15000]
+    _solved_at(tmp_path, "unique_f_nan_annealed", annealed, "long")
+    _solved_at(tmp_path, "unique_f_curriculum", curriculum, "long")
+    # the same rows at another budget: not judged by a claim with other_profiles false
+    _solved_at(tmp_path, "unique_f_nan_annealed", [7000, 7500, 8000], "full")
+    _solved_at(tmp_path, "unique_f_curriculum", [12000, 13500, 15000], "full")
+    lines = _judge(tmp_path, SPEED_CLAIM)
+    assert [line["profile"] for line in lines] == ["long"]
+    judgement = lines[0]["judgement"]
+    assert [side["stat"].mean for side in judgement.sides] == [7500, 13500]
+    expected = scipy_stats.ttest_ind(annealed, curriculum, equal_var=False).pvalue
+    assert judgement.p == pytest.approx(expected, rel=1e-9)
+    assert judgement.verdict == "reproduced"
+    assert len(_judge(tmp_path, {**SPEED_CLAIM, "other_profiles": True})) == 2
+
+
+def test_a_speed_claim_with_runs_that_never_got_there_is_censored(tmp_path: Path) -> None:
+    _solved_at(tmp_path, "unique_f_nan_annealed", [7000, 7500, 8000, 8000], "long")
+    _solved_at(tmp_path, "unique_f_curriculum", [12000, None, 13500, 15000], "long")
+    judgement = _only(_judge(tmp_path, SPEED_CLAIM))
+    assert judgement.verdict == "inconclusive"
+    assert judgement.p is None
+    assert "unique_f_curriculum 1 of 4" in judgement.reason and "censored" in judgement.reason
+    assert [side["stat"].n for side in judgement.sides] == [4, 3]
+
+
 def _accuracy(root: Path, values: list[float]) -> None:
     for seed, value in enumerate(values, 1):
         _write(
@@ -314,6 +376,7 @@ def test_the_shipped_claims_file_is_consistent() -> None:
         ({"direction": "up"}, "direction"),
         ({"rows": ["ptb_small_nan"]}, "compares 2"),
         ({"ablations": [{"row": "x"}]}, "ablation"),
+        ({"other_profiles": "no"}, "other_profiles"),
     ],
 )
 def test_a_bad_claim_is_one_clear_error(change: dict, message: str) -> None:
