@@ -27,3 +27,26 @@ def write_tiny_mnist(folder, *, gz: bool, count=(40, 12)) -> dict[str, tuple[str
         raw = gzip.decompress(path.read_bytes()) if gz else path.read_bytes()
         digests[name] = ("f" * 32, hashlib.md5(raw).hexdigest())
     return digests
+
+
+#: French-English sentence pairs for a parallel corpus
+PAIRS = [
+    ("Un homme marche dans la rue.", "A man walks down the street."),
+    ("Deux chiens jouent dans l'herbe.", "Two dogs play in the grass."),
+    ("Une femme lit un livre.", "A woman reads a book."),
+    ("Un enfant court sur la plage.", "A child runs on the beach."),
+    ("Des gens sont assis sur un banc.", "People are sitting on a bench."),
+    ("Un chien noir court.", "A black dog runs."),
+]
+
+
+def write_corpus(folder, *, gz=True, src="fr", tgt="en", splits=("train", "val", "test")):
+    """A parallel corpus of :data:`PAIRS` (``<split>.<lang>[.gz]``), train three times over."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for split in splits:
+        pairs = PAIRS * 3 if split == "train" else PAIRS[:3]
+        for lang, side in ((src, 0), (tgt, 1)):
+            text = "".join(f"{pair[side]}\n" for pair in pairs).encode()
+            path = folder / f"{split}.{lang}{'.gz' if gz else ''}"
+            path.write_bytes(gzip.compress(text) if gz else text)
+    return folder

@@ -17,13 +17,23 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from _tiny_data import write_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run(args: list[str], cwd: Path, env: dict[str, str], timeout: int = 600):
+def _run(
+    args: list[str], cwd: Path, env: dict[str, str], timeout: int = 600, stdin: str | None = None
+):
     done = subprocess.run(
-        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        args,
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     assert done.returncode == 0, f"{args}: exit {done.returncode}\n{done.stderr[-3000:]}"
     return done
@@ -61,7 +71,7 @@ def installed(tmp_path_factory):
     return venv / "bin", env, wheel
 
 
-@pytest.mark.slow  # builds a wheel, a venv, and runs five commands in it (~1 min)
+@pytest.mark.slow  # builds a wheel, a venv, and runs seven commands in it (~1 min)
 def test_the_wheel_carries_the_configs_and_the_papers_data(installed):
     _, _, wheel = installed
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -129,3 +139,37 @@ def test_every_command_runs_from_the_installed_wheel(installed, tmp_path):
     figures = _run([noisyexp, "figures", "--results", str(results)], elsewhere, env)
     pngs = sorted((results / "figures").glob("*.png"))
     assert pngs and all(str(p) in figures.stdout for p in pngs)
+
+
+@pytest.mark.slow
+def test_a_translation_run_trains_and_translates_from_the_installed_wheel(installed, tmp_path):
+    bin_dir, env, _ = installed
+    noisyexp = str(bin_dir / "noisyexp")
+    corpus = write_corpus(tmp_path / "corpus")
+    run_dir = tmp_path / "run"
+    tiny = ["task.embedding_size=8", "task.hidden_size=8", "task.batch_size=4"]
+    budget = ["trainer.max_steps=3", "trainer.max_epochs=null", "trainer.eval_every=3"]
+    _run(
+        [
+            noisyexp,
+            "train",
+            "task=nmt",
+            "act=nah",
+            f"task.corpus_dir={corpus}",
+            "task.test_split=test",
+            *tiny,
+            *budget,
+            f"hydra.run.dir={run_dir}",
+        ],
+        tmp_path,
+        env,
+    )
+    assert (run_dir / "translations" / "test.txt").is_file()
+    done = _run(
+        [noisyexp, "translate", str(run_dir), "--beam", "2"],
+        tmp_path,
+        env,
+        stdin="Un chien noir court.\n\nUn homme.\n",
+    )
+    lines = done.stdout.splitlines()
+    assert len(lines) == 3 and lines[1] == ""  # one line out per line in, a blank one kept

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import io
 import itertools
 import math
@@ -11,6 +10,7 @@ from functools import partial
 
 import pytest
 import torch
+from _tiny_data import PAIRS, write_corpus
 
 from noisyexp import activations
 from noisyexp.activations.roles import Units
@@ -32,15 +32,6 @@ from noisyexp.tasks.nmt import NMTConfig, NMTTask, bleu_score
 CPU = torch.device("cpu")
 UNIT_TYPES = ("sigmoid", "hard", "nan", "nah", "nani", "nanis", "nanil", "laplace", "nan_fixed_p")
 
-PAIRS = [
-    ("Un homme marche dans la rue.", "A man walks down the street."),
-    ("Deux chiens jouent dans l'herbe.", "Two dogs play in the grass."),
-    ("Une femme lit un livre.", "A woman reads a book."),
-    ("Un enfant court sur la plage.", "A child runs on the beach."),
-    ("Des gens sont assis sur un banc.", "People are sitting on a bench."),
-    ("Un chien noir court.", "A black dog runs."),
-]
-
 
 def units_of(type_name: str, **knobs) -> Units:
     """The act of that name: sigmoid/tanh, hard_sigmoid/hard_tanh, or a noisy type for both."""
@@ -51,17 +42,6 @@ def units_of(type_name: str, **knobs) -> Units:
         gate=partial(activations.make_unit, gate, kind="sigmoid", **knobs),
         cell=partial(activations.make_unit, cell, kind="tanh", **knobs),
     )
-
-
-def write_corpus(folder, *, gz=True, src="fr", tgt="en", splits=("train", "val", "test")):
-    folder.mkdir(parents=True, exist_ok=True)
-    for split in splits:
-        pairs = PAIRS * 3 if split == "train" else PAIRS[:3]
-        for lang, side in ((src, 0), (tgt, 1)):
-            text = "".join(f"{pair[side]}\n" for pair in pairs).encode()
-            path = folder / f"{split}.{lang}{'.gz' if gz else ''}"
-            path.write_bytes(gzip.compress(text) if gz else text)
-    return folder
 
 
 def tiny_config(folder, **kw) -> NMTConfig:
