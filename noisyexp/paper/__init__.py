@@ -72,7 +72,8 @@ def _shipped_tables() -> tuple[dict[str, Any], ...]:
 
 def paper_tables() -> list[dict[str, Any]]:
     """Every paper table in output order (``order``); each has ``id, title, tasks, metrics,
-    rows`` and may have ``reference, notes, solved, median, figures, sweep_figures, sweeps``.
+    rows`` and may have ``reference, notes, solved, median, figures, sweep_figures,
+    outcome_figures, sweeps``.
     Copies: a caller may change what it gets."""
     tables = [*_shipped_tables(), *_registered]
     return copy.deepcopy(sorted(tables, key=lambda t: (t.get("order", 1_000), t["id"])))

@@ -7,7 +7,9 @@ skipped with a message. The three-Gaussian model's checkpoints give the learned 
 every noisy unit (paper Figs 5–6). A table's ``sweep_figures:`` plot its metrics against a config
 value of its rows instead (PTB perplexity against the noise scale c, one panel per profile, the
 mean over seeds at each value with its min–max and n), skipped the same way when no row gives a
-point.
+point; its ``outcome_figures:`` draw every run's value of its metrics as a dot beside its row (a
+panel per metric and profile: Table 5's split rows, solved or on the plateau, and its steps to
+solve), skipped when no row has runs.
 
 What keeps a figure readable (each is a rule here, not a per-figure tweak):
 
@@ -29,8 +31,9 @@ tables declare), :mod:`.canvas` (matplotlib's Agg canvas and the PNG), :mod:`.cu
 points drawn), :mod:`.layout` (the rules above: axis ranges, legend notes, titles, caption),
 :mod:`.panels` (our lines, the paper's, the ratio and zoom panels), :mod:`.curves` (one
 learning-curve figure), :mod:`.sweep_specs`, :mod:`.sweep_data` and :mod:`.sweep` (the sweep
-figures' declarations, points and drawing) and :mod:`.unit_shapes` (Figs 5-6). This front door
-keeps the names the rest of the package imports, and :func:`main`.
+figures' declarations, points and drawing), :mod:`.outcome_specs`, :mod:`.outcome_data` and
+:mod:`.outcomes` (the outcome figures', likewise) and :mod:`.unit_shapes` (Figs 5-6). This
+front door keeps the names the rest of the package imports, and :func:`main`.
 
 Layer rule: that of :mod:`noisyexp.reports` (core to paper, never :mod:`noisyexp.cli`).
 """
@@ -45,6 +48,13 @@ from noisyexp.reports.figures.canvas import DPI, require_matplotlib
 from noisyexp.reports.figures.curve_data import figure_groups, interpolate, mean_curve, run_curve
 from noisyexp.reports.figures.curves import draw_curves, plot_curves
 from noisyexp.reports.figures.layout import OVERLAP
+from noisyexp.reports.figures.outcome_data import outcome_rows
+from noisyexp.reports.figures.outcome_specs import (
+    OutcomeFigure,
+    outcome_figure_size,
+    outcome_figures,
+)
+from noisyexp.reports.figures.outcomes import draw_outcomes, plot_outcomes
 from noisyexp.reports.figures.specs import (
     FIGSIZE,
     PAPER_Y,
@@ -78,6 +88,12 @@ __all__ = [
     "sweep_points",
     "draw_sweep",
     "plot_sweep",
+    "OutcomeFigure",
+    "outcome_figures",
+    "outcome_figure_size",
+    "outcome_rows",
+    "draw_outcomes",
+    "plot_outcomes",
     "main",
 ]
 
@@ -89,7 +105,8 @@ def main(
     unit_shapes: bool = True,
     echo: Callable[[str], None] | None = print,
 ) -> list[Path]:
-    """Write every learning-curve and sweep figure that has runs, and the Gaussian model's units.
+    """Write every learning-curve, sweep and outcome figure that has runs, and the Gaussian
+    model's units.
 
     Args:
         results_dir: folder searched (recursively) for ``summary.json`` files.
@@ -129,6 +146,14 @@ def main(
                 f"figures: skipped {sweep.name}.png: no run gave {sweep.x_key} and "
                 f"{' or '.join(sweep.metrics)}"
             )
+    for outcome in outcome_figures():
+        path = plot_outcomes(
+            outcome, grouped[outcome.table_id], Path(out_dir) / f"{outcome.name}.png"
+        )
+        if path is not None:
+            written.append(path)
+        else:
+            say(f"figures: skipped {outcome.name}.png: no completed runs for it")
     if unit_shapes:
         written += unit_shape_figures(grouped["gaussians"], Path(out_dir), say)
     say(f"figures: wrote {len(written)} file(s) to {out_dir}")

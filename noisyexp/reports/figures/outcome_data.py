@@ -1,0 +1,94 @@
+"""The dots an outcome figure draws: per profile, row and metric, every run's value (or none).
+
+Kept apart from the drawing so that the numbers (each run's value, how many runs have none, the
+median) are plain values, tested without matplotlib. A row is the preset run unchanged (no
+overrides beyond a profile's budget, as a paper row of the tables), its values read as its table
+reads them (:func:`~noisyexp.reports.records.metric_value`).
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+from noisyexp.reports.figures.curve_data import paper_table
+from noisyexp.reports.figures.outcome_specs import OutcomeFigure
+from noisyexp.reports.records import Group, metric_value
+
+__all__ = ["OutcomeRow", "outcome_rows", "row_labels", "budget_text"]
+
+
+@dataclass(frozen=True)
+class OutcomeRow:
+    """One table row under one profile and one metric: its runs' values, None for no value."""
+
+    profile: str | None
+    experiment: str
+    metric: str
+    values: tuple[float | None, ...]  # one per run, in seed order
+
+    @property
+    def present(self) -> list[float]:
+        return [value for value in self.values if value is not None]
+
+    @property
+    def missing(self) -> int:
+        return sum(1 for value in self.values if value is None)
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.present) if self.present else None
+
+
+def _seed(run) -> float:
+    seed = run.summary.get("seed")
+    return float(seed) if isinstance(seed, (int, float)) else float("inf")
+
+
+def outcome_rows(spec: OutcomeFigure, groups: list[Group]) -> list[OutcomeRow]:
+    """Every (profile, row, metric) of the figure with runs, sorted by profile, then in the
+    order of ``spec.experiments`` and ``spec.metrics``."""
+    table = paper_table(spec.table_id)
+    by_key = {metric["key"]: metric for metric in table.get("metrics") or ()}
+    order = {name: index for index, name in enumerate(spec.experiments)}
+    rows = []
+    for group in groups:
+        if group.experiment not in order or group.overrides or not group.runs:
+            continue
+        runs = sorted(group.runs, key=_seed)
+        for key in spec.metrics:
+            values = tuple(metric_value(run, by_key[key]) for run in runs)
+            rows.append(OutcomeRow(group.profile, group.experiment, key, values))
+    metric_order = {key: index for index, key in enumerate(spec.metrics)}
+    return sorted(
+        rows, key=lambda r: (r.profile or "", order[r.experiment], metric_order[r.metric])
+    )
+
+
+def row_labels(spec: OutcomeFigure) -> list[str]:
+    """The table's label of each of ``spec.experiments`` (its preset when it has none)."""
+    table = paper_table(spec.table_id)
+    labels = {row["experiment"]: row.get("label") or row["experiment"] for row in table["rows"]}
+    return [labels[name] for name in spec.experiments]
+
+
+def budget_text(groups: list[Group], spec: OutcomeFigure, profile: str | None) -> str:
+    """The training budget the profile's runs of the figure ran ("12,000 steps"); "" when they
+    differ or do not say."""
+    budgets = set()
+    for group in groups:
+        if group.profile != profile or group.experiment not in spec.experiments:
+            continue
+        if group.overrides:
+            continue
+        for run in group.runs:
+            trainer = (run.summary.get("config") or {}).get("trainer") or {}
+            budgets.add((trainer.get("max_steps"), trainer.get("max_epochs")))
+    if len(budgets) != 1:
+        return ""
+    ((steps, epochs),) = budgets
+    if isinstance(steps, int) and steps > 0:
+        return f"{steps:,} steps"
+    if isinstance(epochs, int) and epochs > 0:
+        return f"{epochs} epochs"
+    return ""
