@@ -32,6 +32,7 @@ from noisyexp.config.schema import canonical_act_name
 
 __all__ = [
     "IGNORED_OVERRIDES",
+    "RUN_SECTION",
     "REQUIRED_KEYS",
     "Run",
     "Skipped",
@@ -294,6 +295,10 @@ def _order_rows(table: dict[str, Any], groups: list[Group]) -> list[Group]:
     return ordered
 
 
+#: a metric source's ``section`` that reads the summary's own fields (``epochs``, ``steps``)
+RUN_SECTION = "run"
+
+
 def _lookup_at(run: Run, key: str, at: dict[str, float]) -> float | None:
     """``key`` on the first ``metrics.jsonl`` line that has it and whose fields equal ``at``
     (e.g. ``{"epoch": 10}``); a line of the same epoch without ``key`` does not hide it."""
@@ -304,6 +309,9 @@ def _lookup_at(run: Run, key: str, at: dict[str, float]) -> float | None:
 
 
 def _lookup(run: Run, key: str, section: str | None = None) -> float | None:
+    if section == RUN_SECTION:  # the summary's own fields (epochs, steps, wall_time_s)
+        value = run.summary.get(key)
+        return float(value) if _is_number(value) else None
     if section is not None:  # one summary section only (e.g. "best": the early-stopping point)
         values = run.summary.get(section)
         ok = isinstance(values, dict) and _is_number(values.get(key))
@@ -322,12 +330,22 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _in_epochs(run: Run, steps: float) -> float | None:
+    """``steps`` of ``run`` as epochs, from the run's own steps and epochs; None without them."""
+    total, epochs = run.summary.get("steps"), run.summary.get("epochs")
+    if not (_is_number(total) and _is_number(epochs)) or total <= 0:
+        return None
+    return steps * float(epochs) / float(total)
+
+
 def metric_value(run: Run, metric: dict[str, Any]) -> float | None:
     """The value of a table metric for one run, or None when the run did not record it.
 
-    ``metric["sources"]`` lists ``{"key", "factor", "section", "at"}`` alternatives tried in
-    order (``section``: read only that summary section, e.g. ``"best"``; ``at``: read the
-    ``metrics.jsonl`` line with these values, e.g. ``{"epoch": 10}``, for a point on the curve);
+    ``metric["sources"]`` lists ``{"key", "factor", "section", "at", "in_epochs"}`` alternatives
+    tried in order (``section``: read only that summary section, e.g. ``"best"``, or
+    ``"run"`` for the summary's own fields, e.g. ``epochs``; ``at``: read the ``metrics.jsonl``
+    line with these values, e.g. ``{"epoch": 10}``, for a point on the curve; ``in_epochs``: a
+    step count turned into epochs by the run's own steps per epoch);
     ``metric["solved_below"]`` makes it the first ``metrics.jsonl`` step where
     ``solved_below.key`` falls below ``solved_below.threshold``.
     """
@@ -343,6 +361,8 @@ def metric_value(run: Run, metric: dict[str, Any]) -> float | None:
             value = _lookup_at(run, source["key"], source["at"])
         else:
             value = _lookup(run, source["key"], source.get("section"))
+        if value is not None and source.get("in_epochs"):
+            value = _in_epochs(run, value)
         if value is not None:
             return value * source.get("factor", 1.0)
     return None

@@ -60,6 +60,23 @@ def test_the_cpu_profile_changes_budgets_only():
     assert all(o.split("=")[0].startswith(PROFILE_BUDGET_PREFIXES) for o in overrides), overrides
 
 
+@pytest.mark.parametrize("name", available_profiles())
+def test_no_two_sweeps_of_a_profile_fill_one_table_row(name):
+    """A profile's budgets do not split table rows (the profile names them), so two sweeps of one
+    profile that run a preset at different budgets but no other difference would mix budgets in
+    one row's seeds: such a sweep needs a profile of its own (as ``long`` for Table 5 at 50k)."""
+    from noisyexp.reports.records import override_key
+
+    profile = load_profile(name)
+    rows: dict[tuple, str] = {}
+    for sweep, plan in profile.sweeps.items():
+        for point in plan.points():
+            swept = [f"{k}={v}" for k, v in point.items() if k not in ("experiment", "seed")]
+            overrides = [*profile.overrides, *plan.overrides, *swept]
+            row = (point["experiment"], override_key(overrides, profiled=True))
+            assert rows.setdefault(row, sweep) == sweep, (name, row, rows[row], sweep)
+
+
 def test_a_typo_in_a_profile_fails_loudly(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nsweeps:\n  g:\n    experiment: [gaussians_nan]\n", encoding="utf-8")

@@ -351,6 +351,35 @@ def test_a_metric_can_read_a_point_on_the_curve(tmp_path: Path) -> None:
     assert metric_value(run, missing) is None  # a run that stopped before epoch 9
 
 
+def test_a_metric_can_read_the_runs_own_fields_and_turn_steps_into_epochs(tmp_path: Path) -> None:
+    table4 = next(t for t in paper_tables() if t["id"] == "table4_nmt")
+    metrics = {m["key"]: m for m in table4["metrics"]}
+    # early stopping at 3,000 of 1,200 steps an epoch (2.5 epochs), the best checkpoint at 1,800
+    _write_run(
+        tmp_path,
+        "m",
+        experiment="nmt_nah",
+        task="nmt",
+        steps=3000,
+        epochs=2.5,
+        best={"valid/nll": 40.0, "step": 1800},
+    )
+    # a summary without epochs (as an early schema's): no value, not a crash
+    old_dir = _write_run(
+        tmp_path, "old", experiment="nmt_nah", task="nmt", seed=2, best={"step": 100}
+    )
+    summary = json.loads((old_dir / "summary.json").read_text(encoding="utf-8"))
+    del summary["epochs"]
+    (old_dir / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    run, old = sorted(collect_runs(tmp_path)[0], key=lambda r: r.summary["seed"])
+    assert metric_value(run, metrics["best/epoch"]) == pytest.approx(1.5, abs=1e-12)
+    assert metric_value(run, metrics["epochs"]) == 2.5
+    assert metric_value(run, metrics["valid/nll"]) == 40.0
+    assert metric_value(old, metrics["best/epoch"]) is None
+    assert metric_value(old, metrics["epochs"]) is None
+    assert metric_value(run, {"key": "x", "sources": [{"key": "steps", "section": "run"}]}) == 3000
+
+
 def test_updates_to_solve_is_the_first_step_below_the_threshold(tmp_path: Path) -> None:
     curve = [
         {"step": 1000, "valid/nll_paper": 2.0},
