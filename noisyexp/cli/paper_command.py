@@ -52,11 +52,18 @@ def paper_command(args: list[str]) -> int:
         figures.main(options.results, options.results / "figures", echo=None)
     except ConfigError as err:  # matplotlib is an extra: tables are enough without it
         print(f"noisyexp: figures skipped ({err})", file=sys.stderr)
-    failed = [r.name for r in results if r.status != "completed"]
+    failed = [r.name for r in results if r.status == "failed"]
+    waiting = [r.name for r in results if r.status == "waiting"]
+    done = len(results) - len(failed) - len(waiting)
     total = sum(r.wall_s for r in results)
     print(
-        f"noisyexp paper --profile {profile.name}: {len(results) - len(failed)}/{len(results)} "
+        f"noisyexp paper --profile {profile.name}: {done}/{len(results)} "
         f"sweeps completed in {total / 60:.1f} min; tables in {options.results / 'tables'}"
+        + (
+            f"; waiting (run again once their grid is done): {', '.join(waiting)}"
+            if waiting
+            else ""
+        )
     )
     if failed:
         print(f"noisyexp: error: sweep(s) failed: {', '.join(failed)}", file=sys.stderr)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from noisyexp.core.errors import ConfigError
-from noisyexp.paper import profile_sweeps
+from noisyexp.paper import picks, profile_sweeps
 from noisyexp.training.resume import previous_status
 from noisyexp.training.summary import write_json_atomic
 
@@ -38,6 +38,7 @@ __all__ = [
     "job_dirname",
     "load_profile",
     "pending_plans",
+    "resolve_picks",
     "sweep_command",
     "run_profile",
 ]
@@ -57,6 +58,9 @@ class SweepPlan:
     seeds: list[int] = field(default_factory=lambda: [1])
     overrides: list[str] = field(default_factory=list)  # e.g. trainer.max_steps=2000
     sweep: dict[str, list[Any]] = field(default_factory=dict)  # e.g. {"act.c": [0.1, 0.5]}
+    # the value of a key picked per experiment from an earlier sweep's records (picks.py), e.g.
+    # {"from": "mnist_lr_grid", "key": "optim.lr", "metric": "valid/nll", "section": "best"}
+    pick: dict[str, Any] = field(default_factory=dict)
 
     def jobs(self) -> int:
         count = len(self.experiments) * len(self.seeds)
@@ -126,7 +130,7 @@ class SweepResult:
 
     name: str
     jobs: int
-    status: str  # "completed" | "failed" | "dry-run"
+    status: str  # "completed" | "failed" | "dry-run" | "waiting" (a pick's grid is not done)
     wall_s: float
     commands: list[list[str]]  # one per grid of jobs still to run (none when all completed)
 
@@ -173,12 +177,77 @@ def load_profile(name_or_path: str) -> Profile:
         profile: Profile = OmegaConf.to_object(loaded)
     except OmegaConfBaseException as err:
         raise ConfigError(f"bad profile {path}: {str(err).splitlines()[0]}") from None
+    earlier: dict[str, SweepPlan] = {}
     for sweep_name, plan in profile.sweeps.items():
+        where = f"profile {profile.name}: sweep {sweep_name}"
         if not plan.experiments or not plan.seeds:
-            raise ConfigError(
-                f"profile {profile.name}: sweep {sweep_name} needs experiments and seeds"
-            )
+            raise ConfigError(f"{where} needs experiments and seeds")
+        if plan.pick:
+            if plan.sweep:
+                raise ConfigError(f"{where}: a sweep with pick sweeps nothing else")
+            source = earlier.get(str(plan.pick.get("from")))
+            grid = (source.experiments, source.sweep) if source is not None else None
+            plan.pick = picks.check_pick(plan.pick, where, plan.experiments, grid)
+        earlier[sweep_name] = plan
     return profile
+
+
+def resolve_picks(
+    profile: Profile, sweep_name: str, paper_dir: Path
+) -> tuple[list[SweepPlan], list[picks.Pick], str]:
+    """The sweep as plans to run: itself, or for a ``pick`` sweep one plan per picked value.
+
+    Args:
+        profile: a loaded profile.
+        sweep_name: one of its sweeps.
+        paper_dir: ``<results>/paper``, where the picked-from sweep's runs are.
+
+    Returns:
+        ``(plans, picks, waiting)``: ``waiting`` says why nothing can run yet (a grid run that
+        has not completed), with ``plans`` empty.
+    """
+    plan = profile.sweeps[sweep_name]
+    if not plan.pick:
+        return [plan], [], ""
+    pick = plan.pick
+    source = profile.sweeps[pick["from"]]
+    grid_dir = Path(paper_dir) / profile.name / pick["from"]
+    others = {key: values for key, values in source.sweep.items() if key != pick["key"]}
+    if others:  # one value of the other keys per job would be ambiguous: refuse
+        raise ConfigError(
+            f"profile {profile.name}: sweep {sweep_name} picks {pick['key']} from a grid that "
+            f"also sweeps {', '.join(others)}"
+        )
+    candidates = {
+        experiment: [
+            (
+                value,
+                [
+                    grid_dir
+                    / job_dirname({"experiment": experiment, "seed": seed, pick["key"]: value})
+                    for seed in source.seeds
+                ],
+            )
+            for value in source.sweep[pick["key"]]
+        ]
+        for experiment in plan.experiments
+    }
+    chosen, waiting = picks.choose(pick, candidates)
+    if waiting:
+        return [], [], waiting
+    by_value: dict[Any, list[str]] = {}
+    for item in chosen:
+        by_value.setdefault(item.value, []).append(item.experiment)
+    plans = [
+        SweepPlan(
+            experiments=experiments,
+            seeds=list(plan.seeds),
+            overrides=list(plan.overrides),
+            sweep={pick["key"]: [value]},
+        )
+        for value, experiments in by_value.items()
+    ]
+    return plans, chosen, ""
 
 
 def _values(items: Sequence[Any]) -> str:
@@ -279,7 +348,14 @@ def run_profile(
     for index, name in enumerate(names, 1):
         plan = profile.sweeps[name]
         sweep_dir = Path(results_dir) / "paper" / profile.name / name
-        parts = pending_plans(plan, sweep_dir)
+        resolved, chosen, waiting = resolve_picks(profile, name, Path(results_dir) / "paper")
+        if waiting:  # a pick from a grid that has not finished: nothing to run yet, no failure
+            echo(f"[{index}/{len(names)}] sweep {name}: {waiting}; run it again after")
+            results.append(SweepResult(name, 0, "waiting", 0.0, []))
+            continue
+        for item in chosen:
+            echo(f"  picked {item.text(plan.pick['key'], plan.pick['metric'])}")
+        parts = [part for whole in resolved for part in pending_plans(whole, sweep_dir)]
         commands = [
             sweep_command(
                 profile,
@@ -294,7 +370,8 @@ def run_profile(
             for part in parts
         ]
         todo = sum(part.jobs() for part in parts)
-        done = f", {plan.jobs() - todo} completed before" if todo < plan.jobs() else ""
+        asked = sum(whole.jobs() for whole in resolved)
+        done = f", {asked - todo} completed before" if todo < asked else ""
         echo(f"[{index}/{len(names)}] sweep {name}: {todo} run(s){done}")
         if dry_run:
             for command in commands:  # `noisyexp train -m ...` without the interpreter

@@ -140,11 +140,14 @@ def render_markdown(
         lines.append("No claim names ablation rows.")
     lines += ["", "## Claims the rule cannot judge from these records", ""]
     lines += [f"- {item['text']}: {item['why']}." for item in not_encoded] or ["None."]
-    if covered is not None:
+    if covered:
         lines += ["", "## What the records cover", ""]
+        names = list(dict.fromkeys(c.profile for c in covered))
+        listed = ", ".join(f"`{n}`" for n in names[:-1]) + (" and " if len(names) > 1 else "")
         lines += [
-            "Every sweep the `cpu`, `full` and `long` profiles ask for, and the completed runs "
-            "the records hold of it; `noisyexp paper` runs the rest (it skips completed runs).",
+            f"Every sweep the {listed}`{names[-1] if names else ''}` profiles ask for, and the "
+            "completed runs the records hold of it; `noisyexp paper` runs the rest (it skips "
+            "completed runs; a sweep that picks a value from a grid waits for the grid).",
             "",
             "| Profile | Sweep | Runs done / asked | Status | Command for the rest |",
             "|---|---|---:|---|---|",
