@@ -487,13 +487,15 @@ def test_table4_reads_the_best_valid_nll_and_the_test_bleu(tmp_path):
     assert [row["experiment"] for row in table["rows"]] == ["nmt_reference", "nmt_hard", "nmt_nah"]
     summary = {
         "task": "nmt",
+        "steps": 2000,
+        "epochs": 4.0,
         "best": {"valid/nll": 30.5, "step": 500},
         "final": {"valid/nll": 31.0},
         "test": {"test/bleu": 27.25, "test/nll": 29.0},
     }
     run = Run(tmp_path, summary)
-    nll, bleu = (metric_value(run, metric) for metric in table["metrics"])
-    assert (nll, bleu) == (30.5, 27.25)
+    values = {metric["key"]: metric_value(run, metric) for metric in table["metrics"]}
+    assert values == {"valid/nll": 30.5, "test/bleu": 27.25, "best/epoch": 1.0, "epochs": 4.0}
     # the cpu profile's reduced sizes are its budget: they do not split the rows
     overrides = ["task.hidden_size=256", "trainer.max_steps=1500", "act.c=1"]
     assert override_key(overrides, profiled=True) == ("act.c=1",)
