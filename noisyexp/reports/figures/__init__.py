@@ -30,8 +30,9 @@ The modules, each importing only those listed before it: :mod:`.specs` (the figu
 tables declare), :mod:`.canvas` (matplotlib's Agg canvas and the PNG), :mod:`.curve_data` (the
 points drawn), :mod:`.layout` (the rules above: axis ranges, legend notes, titles, caption),
 :mod:`.panels` (our lines, the paper's, the ratio and zoom panels), :mod:`.curves` (one
-learning-curve figure), :mod:`.sweep_specs`, :mod:`.sweep_data` and :mod:`.sweep` (the sweep
-figures' declarations, points and drawing), :mod:`.outcome_specs`, :mod:`.outcome_data` and
+learning-curve figure), :mod:`.entries` (what the sweep and outcome declarations share),
+:mod:`.sweep_specs`, :mod:`.sweep_data` and :mod:`.sweep` (the sweep figures' declarations,
+points and drawing), :mod:`.outcome_specs`, :mod:`.outcome_data` and
 :mod:`.outcomes` (the outcome figures', likewise) and :mod:`.unit_shapes` (Figs 5-6). This
 front door keeps the names the rest of the package imports, and :func:`main`.
 

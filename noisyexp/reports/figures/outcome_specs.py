@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
-from noisyexp.core.errors import ConfigError
 from noisyexp.paper import paper_tables
+from noisyexp.reports.figures.entries import check_entry, read_entries
 
 __all__ = ["OutcomeFigure", "outcome_figures", "outcome_figure_size"]
 
@@ -71,47 +70,13 @@ def outcome_figures() -> tuple[OutcomeFigure, ...]:
             for f in table.get(key) or ()
             if isinstance(f, dict)
         }
-        for entry in table.get("outcome_figures") or ():
-            name = entry.get("name") if isinstance(entry, dict) else None
-            where = f"table {table['id']}, outcome figure {name!r}"
-            if not isinstance(entry, dict):
-                raise ConfigError(f"{where}: an outcome figure is a mapping of keys to values")
-            unknown = sorted(set(entry) - _KEYS)
-            if unknown:
-                raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}")
-            for key in _LISTS:
-                value = entry.get(key)
-                if key in entry and not (
-                    isinstance(value, list) and value and all(isinstance(v, str) for v in value)
-                ):
-                    raise ConfigError(f"{where}: {key} is a non-empty list of names")
-            try:
-                spec = OutcomeFigure(
-                    table_id=table["id"],
-                    **{k: tuple(v) if k in _LISTS else v for k, v in entry.items()},
-                )
-            except TypeError as err:
-                raise ConfigError(f"{where}: {err}") from None
-            _check_spec(spec, table, where, taken)
+        for spec, where in read_entries(
+            table, "outcome_figures", "outcome figure", OutcomeFigure, _KEYS, _LISTS
+        ):
+            check_entry(spec, table, where, taken, ("name", "title", "missing_label", "caption"))
             taken.add(spec.name)
             specs.append(spec)
     return tuple(specs)
-
-
-def _check_spec(spec: OutcomeFigure, table: dict[str, Any], where: str, taken: set[str]) -> None:
-    for key in ("name", "title", "missing_label", "caption"):
-        if not isinstance(getattr(spec, key), str):
-            raise ConfigError(f"{where}: {key} is a string")
-    if not spec.name or spec.name in taken:
-        raise ConfigError(f"{where}: a figure needs a name no other figure of its table has")
-    metrics = {m.get("key") for m in table.get("metrics") or ()}
-    missing = [m for m in spec.metrics if m not in metrics]
-    if missing:
-        raise ConfigError(f"{where}: metric(s) {', '.join(missing)} are not the table's")
-    rows = {row["experiment"] for row in table["rows"]}
-    missing = [e for e in spec.experiments if e not in rows]
-    if missing:
-        raise ConfigError(f"{where}: experiment(s) {', '.join(missing)} are not rows of the table")
 
 
 def outcome_figure_size(spec: OutcomeFigure, profiles: int) -> tuple[float, float]:

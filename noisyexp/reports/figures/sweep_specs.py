@@ -16,6 +16,7 @@ from typing import Any
 
 from noisyexp.core.errors import ConfigError
 from noisyexp.paper import paper_tables
+from noisyexp.reports.figures.entries import check_entry, read_entries
 
 __all__ = ["X_UNSET", "SweepFigure", "sweep_figures", "sweep_figure_size"]
 
@@ -73,27 +74,9 @@ def sweep_figures() -> tuple[SweepFigure, ...]:
     specs = []
     for table in paper_tables():
         taken = {str(f.get("name")) for f in table.get("figures") or () if isinstance(f, dict)}
-        for entry in table.get("sweep_figures") or ():
-            name = entry.get("name") if isinstance(entry, dict) else None
-            where = f"table {table['id']}, sweep figure {name!r}"
-            if not isinstance(entry, dict):
-                raise ConfigError(f"{where}: a sweep figure is a mapping of keys to values")
-            unknown = sorted(set(entry) - _KEYS)
-            if unknown:
-                raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}")
-            for key in _LISTS:
-                value = entry.get(key)
-                if key in entry and not (
-                    isinstance(value, list) and value and all(isinstance(v, str) for v in value)
-                ):
-                    raise ConfigError(f"{where}: {key} is a non-empty list of names")
-            try:
-                spec = SweepFigure(
-                    table_id=table["id"],
-                    **{k: tuple(v) if k in _LISTS else v for k, v in entry.items()},
-                )
-            except TypeError as err:
-                raise ConfigError(f"{where}: {err}") from None
+        for spec, where in read_entries(
+            table, "sweep_figures", "sweep figure", SweepFigure, _KEYS, _LISTS
+        ):
             _check_spec(spec, table, where, taken)
             taken.add(spec.name)
             specs.append(spec)
@@ -101,19 +84,8 @@ def sweep_figures() -> tuple[SweepFigure, ...]:
 
 
 def _check_spec(spec: SweepFigure, table: dict[str, Any], where: str, taken: set[str]) -> None:
-    for key in ("name", "title", "x_key", "x_label", "x_unset", "y_label", "caption"):
-        if not isinstance(getattr(spec, key), str):
-            raise ConfigError(f"{where}: {key} is a string")
-    if not spec.name or spec.name in taken:
-        raise ConfigError(f"{where}: a figure needs a name no other figure of its table has")
-    metrics = {m.get("key") for m in table.get("metrics") or ()}
-    missing = [m for m in spec.metrics if m not in metrics]
-    if missing:
-        raise ConfigError(f"{where}: metric(s) {', '.join(missing)} are not the table's")
-    rows = {row["experiment"] for row in table["rows"]}
-    missing = [e for e in spec.experiments if e not in rows]
-    if missing:
-        raise ConfigError(f"{where}: experiment(s) {', '.join(missing)} are not rows of the table")
+    strings = ("name", "title", "x_key", "x_label", "x_unset", "y_label", "caption")
+    check_entry(spec, table, where, taken, strings)
     if not spec.x_key.strip(". "):
         raise ConfigError(f"{where}: x_key names a config key (e.g. act.c)")
     if spec.x_unset and spec.x_unset not in X_UNSET:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import math
-import struct
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from _png import png_size
 
 from noisyexp.core.checkpoint import save_checkpoint
 from noisyexp.core.errors import CheckpointError, ConfigError
@@ -21,13 +21,6 @@ from noisyexp.reports.figures import specs, unit_shapes
 from noisyexp.reports.records import collect_runs, group_runs
 
 pytest.importorskip("matplotlib")
-
-
-def _png_size(path: Path) -> tuple[int, int]:
-    """Width and height from the PNG signature and IHDR chunk (bytes 16-24, big-endian)."""
-    header = path.read_bytes()[:24]
-    assert header[:8] == b"\x89PNG\r\n\x1a\n" and header[12:16] == b"IHDR"
-    return struct.unpack(">II", header[16:24])
 
 
 def _write_run(
@@ -100,7 +93,7 @@ def test_only_figures_with_runs_are_written_at_the_declared_size(tmp_path: Path)
     for path in written:
         assert path.stat().st_size > 5000  # a drawn figure, not an empty canvas
         width, height = figures.figure_size(specs[path.stem])
-        assert _png_size(path) == (int(width * figures.DPI), int(height * figures.DPI))
+        assert png_size(path) == (int(width * figures.DPI), int(height * figures.DPI))
     assert not (tmp_path / "fig" / "mnist_train_nll.png").exists()
     assert any("skipped mnist_train_nll.png" in line for line in lines)
 
@@ -137,7 +130,7 @@ def test_unit_shapes_draw_one_row_per_noisy_layer(tmp_path: Path) -> None:
     checkpoint = _gaussian_checkpoint(tmp_path / "last.pt", layers=3, units=8, cell=cell)
     out = figures.plot_unit_shapes(checkpoint, tmp_path / "units.png")
     assert out.stat().st_size > 5000
-    assert _png_size(out) == (1000, 900)  # two 5-inch columns, three 3-inch rows, 100 dpi
+    assert png_size(out) == (1000, 900)  # two 5-inch columns, three 3-inch rows, 100 dpi
 
 
 def test_unit_curves_are_the_test_time_eq12_values_and_slopes() -> None:
@@ -207,7 +200,7 @@ def test_main_draws_units_from_gaussian_checkpoints_and_skips_runs_without(tmp_p
     lines: list[str] = []
     written = figures.main(tmp_path / "runs", tmp_path / "fig", echo=lines.append)
     assert [path.name for path in written] == ["gaussians_units_gaussians_nan.png"]
-    assert _png_size(written[0]) == (1000, 600)
+    assert png_size(written[0]) == (1000, 600)
     assert any(
         "gaussians_units_gaussians_nah.png" in line and "no checkpoint" in line for line in lines
     )

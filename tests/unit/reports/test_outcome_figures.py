@@ -5,10 +5,10 @@ run said so, the solved threshold drawn, and malformed declarations refused."""
 from __future__ import annotations
 
 import json
-import struct
 from pathlib import Path
 
 import pytest
+from _png import png_size
 
 from noisyexp.core.errors import ConfigError
 from noisyexp.paper import paper_tables
@@ -79,12 +79,6 @@ def _spec() -> figures.OutcomeFigure:
     return spec
 
 
-def _png_size(path: Path) -> tuple[int, int]:
-    header = path.read_bytes()[:24]
-    assert header[:8] == b"\x89PNG\r\n\x1a\n" and header[12:16] == b"IHDR"
-    return struct.unpack(">II", header[16:24])
-
-
 def test_the_table5_declaration_draws_test_error_and_steps_to_solve() -> None:
     spec = _spec()
     assert spec.table_id == "table5_unique_faithful"
@@ -143,7 +137,7 @@ def test_main_writes_the_outcome_figure_at_its_size(tmp_path: Path) -> None:
     written = figures.main(_runs(tmp_path / "runs"), tmp_path / "fig", echo=None)
     (path,) = [p for p in written if p.name == "unique_f_outcomes.png"]
     width, height = figures.outcome_figure_size(_spec(), 2)
-    assert _png_size(path) == (int(width * figures.DPI), int(height * figures.DPI))
+    assert png_size(path) == (int(width * figures.DPI), int(height * figures.DPI))
 
 
 def test_no_runs_means_no_figure(tmp_path: Path) -> None:

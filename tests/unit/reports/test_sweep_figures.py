@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import math
-import struct
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _png import png_size
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
@@ -107,12 +107,6 @@ def _spec() -> figures.SweepFigure:
     return spec
 
 
-def _png_size(path: Path) -> tuple[int, int]:
-    header = path.read_bytes()[:24]
-    assert header[:8] == b"\x89PNG\r\n\x1a\n" and header[12:16] == b"IHDR"
-    return struct.unpack(">II", header[16:24])
-
-
 def test_the_ptb_declaration_reads_act_c_of_the_nan_rows() -> None:
     spec = _spec()
     assert spec.table_id == "table2_ptb" and spec.metrics == ("valid/ppl", "test/ppl")
@@ -190,7 +184,7 @@ def test_main_writes_the_sweep_figure_at_its_size(tmp_path: Path, acts: dict) ->
     written = figures.main(_runs(tmp_path / "runs", acts), tmp_path / "fig", echo=None)
     (path,) = [p for p in written if p.name == "ptb_noise_scale_ppl.png"]
     width, height = figures.sweep_figure_size(2)
-    assert _png_size(path) == (int(width * figures.DPI), int(height * figures.DPI))
+    assert png_size(path) == (int(width * figures.DPI), int(height * figures.DPI))
 
 
 def test_no_point_means_no_figure(tmp_path: Path, acts: dict) -> None:
