@@ -15,7 +15,7 @@ from noisyexp.reports.figures.curve_data import paper_table
 from noisyexp.reports.figures.outcome_specs import OutcomeFigure
 from noisyexp.reports.records import Group, metric_value
 
-__all__ = ["OutcomeRow", "outcome_rows", "row_labels", "budget_text"]
+__all__ = ["OutcomeRow", "outcome_rows", "row_labels", "budget_steps", "budget_text"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,19 @@ def row_labels(spec: OutcomeFigure) -> list[str]:
     table = paper_table(spec.table_id)
     labels = {row["experiment"]: row.get("label") or row["experiment"] for row in table["rows"]}
     return [labels[name] for name in spec.experiments]
+
+
+def budget_steps(groups: list[Group], spec: OutcomeFigure, profile: str | None) -> int | None:
+    """The ``max_steps`` every run of the profile's rows ran with; None when they differ or
+    do not say (an epoch budget)."""
+    steps = {
+        (run.summary.get("config") or {}).get("trainer", {}).get("max_steps")
+        for group in groups
+        if group.profile == profile and group.experiment in spec.experiments and not group.overrides
+        for run in group.runs
+    }
+    (only,) = steps if len(steps) == 1 else (None,)
+    return only if isinstance(only, int) and only > 0 else None
 
 
 def budget_text(groups: list[Group], spec: OutcomeFigure, profile: str | None) -> str:

@@ -4,8 +4,9 @@ Profiles ran different budgets (Table 5: 12,000 and 50,000 steps), so each has i
 panels and x axis. In a panel, each run of a row is a dot (spread over the row's height in seed
 order, so equal values stay apart), the median of the runs with a value a bar; a run without a
 value (a steps-to-threshold metric it never reached) is counted beside an x at the panel's right
-edge; the table's solved threshold, on the metric it is defined on, is a dotted line; a row with
-no runs under that profile says "not run".
+edge; the table's solved threshold, on the metric it is defined on, is a dotted line, and on a
+steps axis the end of training is a dashed one; a row with no runs under that profile says "not
+run".
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from noisyexp.reports.figures.curve_data import paper_table
 from noisyexp.reports.figures.layout import place_caption, style_axes
 from noisyexp.reports.figures.outcome_data import (
     OutcomeRow,
+    budget_steps,
     budget_text,
     outcome_rows,
     row_labels,
@@ -37,10 +39,11 @@ def _offsets(count: int) -> list[float]:
     return [-_SPREAD + 2 * _SPREAD * i / (count - 1) for i in range(count)]
 
 
-def _x_range(rows: list[OutcomeRow], threshold: float | None) -> tuple[float, float]:
+def _x_range(
+    rows: list[OutcomeRow], threshold: float | None, budget: int | None
+) -> tuple[float, float]:
     values = [v for row in rows for v in row.present]
-    if threshold is not None:
-        values.append(threshold)
+    values += [x for x in (threshold, budget) if x is not None]
     low, high = (min(values), max(values)) if values else (0.0, 1.0)
     low = min(low, 0.0)
     return low, high if high > low else low + 1.0
@@ -51,9 +54,12 @@ def _draw_panel(
     spec: OutcomeFigure,
     rows: list[OutcomeRow],
     threshold: float | None,
+    budget: int | None,
     handles: dict[str, Any],
 ) -> None:
-    low, high = _x_range(rows, threshold)
+    """One panel; ``budget``: the profile's max_steps on a steps axis (drawn, and the axis
+    reaches it), else None."""
+    low, high = _x_range(rows, threshold, budget)
     span = high - low
     edge = high + 0.06 * span  # where a run without a value sits
     drawn = {row.experiment for row in rows}
@@ -85,6 +91,9 @@ def _draw_panel(
     if threshold is not None:
         line = axes.axvline(threshold, color="0.3", linestyle=":", linewidth=1.2)
         handles.setdefault(f"dotted: solved below {threshold:g}", line)
+    if budget is not None:
+        line = axes.axvline(budget, color="0.3", linestyle="--", linewidth=1.0)
+        handles.setdefault("dashed: the end of training (max_steps)", line)
     axes.set_xlim(low - 0.03 * span, high + 0.2 * span)
     axes.set_ylim(len(spec.experiments) - 0.5, -0.5)  # the first row on top
 
@@ -113,7 +122,8 @@ def draw_outcomes(spec: OutcomeFigure, groups: list[Group]) -> Any | None:
         return None
     table = paper_table(spec.table_id)
     solved = (table.get("solved") or {}).get("metric")
-    labels = {m["key"]: m.get("label", m["key"]) for m in table.get("metrics") or ()}
+    by_key = {m["key"]: m for m in table.get("metrics") or ()}
+    labels = {key: m.get("label", key) for key, m in by_key.items()}
     profiles = sorted({row.profile for row in rows}, key=lambda p: p or "")
     figure = new_figure(outcome_figure_size(spec, len(profiles)))
     panels = figure.subplots(len(spec.metrics), len(profiles), squeeze=False, sharey=True)
@@ -123,7 +133,9 @@ def draw_outcomes(spec: OutcomeFigure, groups: list[Group]) -> Any | None:
             axes = panels[i][j]
             mine = [r for r in rows if r.profile == profile and r.metric == metric]
             threshold = SOLVED_BELOW if metric == solved else None
-            _draw_panel(axes, spec, mine, threshold, handles)
+            steps_axis = bool(by_key[metric].get("solved_below"))  # x is a step count
+            budget = budget_steps(groups, spec, profile) if steps_axis else None
+            _draw_panel(axes, spec, mine, threshold, budget, handles)
             budget = budget_text(groups, spec, profile)
             title = f"profile {profile or '(none)'}" + (f", {budget}" if budget else "")
             style_axes(axes, f"{labels[metric]}: {title}", labels[metric], "")

@@ -14,7 +14,7 @@ from noisyexp.core.errors import ConfigError
 from noisyexp.paper import paper_tables
 from noisyexp.reports import figures
 from noisyexp.reports.figures import outcome_specs
-from noisyexp.reports.figures.outcome_data import budget_text
+from noisyexp.reports.figures.outcome_data import budget_steps, budget_text
 from noisyexp.reports.records import collect_runs, group_runs
 
 pytest.importorskip("matplotlib")
@@ -106,8 +106,10 @@ def test_the_budget_is_read_from_the_runs_configs(tmp_path: Path) -> None:
     groups = _groups(_runs(tmp_path))
     assert budget_text(groups, _spec(), "full") == "12,000 steps"
     assert budget_text(groups, _spec(), "long") == "50,000 steps"
+    assert budget_steps(groups, _spec(), "long") == 50000
     _write(tmp_path, "unique_f_nan", 9, 0.0, 1000, max_steps=3000)
     assert budget_text(_groups(tmp_path), _spec(), "full") == ""  # two budgets: not one to name
+    assert budget_steps(_groups(tmp_path), _spec(), "full") is None
 
 
 def test_the_figure_has_a_panel_per_metric_and_profile_with_every_run(tmp_path: Path) -> None:
@@ -125,6 +127,13 @@ def test_the_figure_has_a_panel_per_metric_and_profile_with_every_run(tmp_path: 
     threshold = [line for line in error_full.get_lines() if line.get_linestyle() == ":"]
     assert [list(line.get_xdata()) for line in threshold] == [[5.0, 5.0]]
     assert not [line for line in steps_full.get_lines() if line.get_linestyle() == ":"]
+    # on a steps axis the end of training is dashed, at each profile's max_steps
+    for axes, budget in ((steps_full, 12000), (steps_long, 50000)):
+        dashed = [line for line in axes.get_lines() if line.get_linestyle() == "--"]
+        assert [list(line.get_xdata()) for line in dashed] == [[budget, budget]]
+        assert axes.get_xlim()[1] > budget
+    assert not [line for line in error_full.get_lines() if line.get_linestyle() == "--"]
+    assert crosses[0].get_xdata()[0] > 12000  # past the end of training: never got there
     not_run = [t for t in error_long.texts if t.get_text().strip() == "not run"]
     assert len(not_run) == len(spec.experiments) - 1  # only the reference ran long
     labels = [t.get_text() for t in error_full.get_yticklabels()]
