@@ -99,7 +99,7 @@ tables: $(STAMP)  ## build results/tables/ from results/paper/ (the other runs u
 figures: $(STAMP)  ## plot learning curves into results/figures/
 	$(BIN)/noisyexp figures --results $(RESULTS)
 
-paper: $(STAMP)  ## every experiment of PROFILE=quick|cpu|full|long over its seeds (DATA=dir), then tables, figures
+paper: $(STAMP)  ## every experiment of PROFILE=quick|cpu|full|long|converge over its seeds (DATA=dir), then tables, figures
 	$(BIN)/noisyexp paper --profile $(PROFILE) --results $(RESULTS) --data-dir $(DATA) \
 		--launcher $(LAUNCHER)
 
