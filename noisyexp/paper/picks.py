@@ -72,6 +72,11 @@ def check_pick(
     grid_experiments, grid = source
     if full["key"] not in grid:
         raise ConfigError(f"{where}: sweep {full['from']} does not sweep {full['key']}")
+    others = [key for key in grid if key != full["key"]]
+    if others:  # one value of the other keys per job would be ambiguous: refuse
+        raise ConfigError(
+            f"{where} picks {full['key']} from a grid that also sweeps {', '.join(others)}"
+        )
     outside = [e for e in experiments if e not in grid_experiments]
     if outside:
         raise ConfigError(f"{where}: {', '.join(outside)} not in sweep {full['from']}")

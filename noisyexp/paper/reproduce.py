@@ -212,12 +212,6 @@ def resolve_picks(
     pick = plan.pick
     source = profile.sweeps[pick["from"]]
     grid_dir = Path(paper_dir) / profile.name / pick["from"]
-    others = {key: values for key, values in source.sweep.items() if key != pick["key"]}
-    if others:  # one value of the other keys per job would be ambiguous: refuse
-        raise ConfigError(
-            f"profile {profile.name}: sweep {sweep_name} picks {pick['key']} from a grid that "
-            f"also sweeps {', '.join(others)}"
-        )
     candidates = {
         experiment: [
             (

@@ -175,6 +175,13 @@ def test_a_bad_pick_is_one_clear_error(tmp_path: Path, pick: dict, message: str)
         load_profile(str(_profile(tmp_path, pick)))
 
 
+def test_a_pick_from_a_grid_of_two_keys_is_refused_when_the_profile_loads(tmp_path: Path) -> None:
+    with pytest.raises(
+        ConfigError, match=r"sweep picks picks optim.lr from a grid that also sweeps act.c"
+    ):
+        load_profile(str(_profile(tmp_path, sweep={"optim.lr": LRS, "act.c": [0.1, 1.0]})))
+
+
 def test_a_pick_needs_its_experiments_in_the_grid(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="gaussians_tanh not in sweep grid"):
         load_profile(str(_profile(tmp_path, experiments=["gaussians_nan"])))
