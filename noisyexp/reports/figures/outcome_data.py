@@ -52,9 +52,7 @@ def outcome_rows(spec: OutcomeFigure, groups: list[Group]) -> list[OutcomeRow]:
     by_key = {metric["key"]: metric for metric in table.get("metrics") or ()}
     order = {name: index for index, name in enumerate(spec.experiments)}
     rows = []
-    for group in groups:
-        if group.experiment not in order or group.overrides or not group.runs:
-            continue
+    for group in _plain_groups(spec, groups):
         runs = sorted(group.runs, key=_seed)
         for key in spec.metrics:
             values = tuple(metric_value(run, by_key[key]) for run in runs)
@@ -75,12 +73,8 @@ def row_labels(spec: OutcomeFigure) -> list[str]:
 def budget_steps(groups: list[Group], spec: OutcomeFigure, profile: str | None) -> int | None:
     """The ``max_steps`` every run of the profile's rows ran with; None when they differ or
     do not say (an epoch budget)."""
-    steps = {
-        (run.summary.get("config") or {}).get("trainer", {}).get("max_steps")
-        for group in groups
-        if group.profile == profile and group.experiment in spec.experiments and not group.overrides
-        for run in group.runs
-    }
+    budgets = _budgets(groups, spec, profile)
+    steps = {steps for steps, _ in budgets}
     (only,) = steps if len(steps) == 1 else (None,)
     return only if isinstance(only, int) and only > 0 else None
 
@@ -88,15 +82,7 @@ def budget_steps(groups: list[Group], spec: OutcomeFigure, profile: str | None) 
 def budget_text(groups: list[Group], spec: OutcomeFigure, profile: str | None) -> str:
     """The training budget the profile's runs of the figure ran ("12,000 steps"); "" when they
     differ or do not say."""
-    budgets = set()
-    for group in groups:
-        if group.profile != profile or group.experiment not in spec.experiments:
-            continue
-        if group.overrides:
-            continue
-        for run in group.runs:
-            trainer = (run.summary.get("config") or {}).get("trainer") or {}
-            budgets.add((trainer.get("max_steps"), trainer.get("max_epochs")))
+    budgets = _budgets(groups, spec, profile)
     if len(budgets) != 1:
         return ""
     ((steps, epochs),) = budgets
@@ -105,3 +91,20 @@ def budget_text(groups: list[Group], spec: OutcomeFigure, profile: str | None) -
     if isinstance(epochs, int) and epochs > 0:
         return f"{epochs} epochs"
     return ""
+
+
+def _plain_groups(spec: OutcomeFigure, groups: list[Group]) -> list[Group]:
+    """The figure's rows with runs: a listed preset run unchanged (no overrides)."""
+    return [g for g in groups if g.experiment in spec.experiments and not g.overrides and g.runs]
+
+
+def _budgets(groups: list[Group], spec: OutcomeFigure, profile: str | None) -> set[tuple]:
+    """``{(max_steps, max_epochs)}`` of the profile's runs of the figure, from their configs."""
+    budgets = set()
+    for group in _plain_groups(spec, groups):
+        if group.profile != profile:
+            continue
+        for run in group.runs:
+            trainer = (run.summary.get("config") or {}).get("trainer") or {}
+            budgets.add((trainer.get("max_steps"), trainer.get("max_epochs")))
+    return budgets
