@@ -12,7 +12,6 @@ turns the picks into ``noisyexp train -m`` calls.
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from collections.abc import Mapping, Sequence
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from noisyexp.core.errors import ConfigError
+from noisyexp.training.resume import read_summary
 
 __all__ = ["PICK_KEYS", "Pick", "check_pick", "choose"]
 
@@ -85,11 +85,8 @@ def check_pick(
 
 def _score(run_dir: Path, section: str, metric: str) -> float | None:
     """The metric of a completed run; None when the run has not completed or lacks it."""
-    try:
-        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(summary, dict) or summary.get("status") != "completed":
+    summary = read_summary(run_dir)
+    if summary is None or summary.get("status") != "completed":
         return None
     values = summary.get(section)
     value = values.get(metric) if isinstance(values, dict) else None

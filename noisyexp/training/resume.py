@@ -9,7 +9,13 @@ from typing import Any
 
 from noisyexp.core.errors import CheckpointError
 
-__all__ = ["RESUMABLE_KEYS", "previous_status", "restore_rng_for_resume", "structural_changes"]
+__all__ = [
+    "RESUMABLE_KEYS",
+    "previous_status",
+    "read_summary",
+    "restore_rng_for_resume",
+    "structural_changes",
+]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +55,19 @@ def structural_changes(saved: dict[str, Any], current: dict[str, Any]) -> list[s
     return changes
 
 
+def read_summary(run_dir: Path) -> dict[str, Any] | None:
+    """The ``summary.json`` of ``run_dir`` as a dict; None when absent, unreadable or not an object.
+
+    The one reader for code that must decide from a run's record (resume, picks) without the
+    reports' validation; torch-free, so planning a sweep stays fast.
+    """
+    try:
+        summary = json.loads((Path(run_dir) / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return summary if isinstance(summary, dict) else None
+
+
 def previous_status(run_dir: Path) -> str | None:
     """What ``run_dir`` already holds: ``completed``/``failed`` (final), ``resumable``, or None.
 
@@ -57,10 +76,7 @@ def previous_status(run_dir: Path) -> str | None:
     unreadable summary counts as not final.
     """
     run_dir = Path(run_dir)
-    try:
-        status = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))["status"]
-    except (OSError, ValueError, KeyError, TypeError):
-        status = None
+    status = (read_summary(run_dir) or {}).get("status")
     if status in ("completed", "failed"):
         return status
     if any((run_dir / "checkpoints" / name).is_file() for name in ("last.pt", "previous.pt")):

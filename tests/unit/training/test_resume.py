@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from noisyexp.core.errors import CheckpointError
-from noisyexp.training.resume import previous_status, structural_changes
+from noisyexp.training.resume import previous_status, read_summary, structural_changes
 
 NOISE_BEFORE = {"name": "constant", "c0": 30, "c_min": 0.5, "every": 200, "decay_steps": 10000}
 SAVED = {
@@ -52,6 +52,20 @@ def test_previous_status(tmp_path):
     assert previous_status(tmp_path) == "completed"
     (tmp_path / "summary.json").write_text("{not json")
     assert previous_status(tmp_path) == "resumable"
+
+
+@pytest.mark.parametrize("text", [None, "{not json", "[1, 2]", '"completed"'])
+def test_read_summary_is_none_for_a_missing_broken_or_non_object_file(tmp_path, text):
+    if text is not None:
+        (tmp_path / "summary.json").write_text(text, encoding="utf-8")
+    assert read_summary(tmp_path) is None
+    assert previous_status(tmp_path) is None
+
+
+def test_read_summary_returns_the_object(tmp_path):
+    (tmp_path / "summary.json").write_text('{"status": "failed", "steps": 3}', encoding="utf-8")
+    assert read_summary(tmp_path) == {"status": "failed", "steps": 3}
+    assert previous_status(tmp_path) == "failed"
 
 
 def test_an_old_act_name_with_its_defaults_written_out_is_the_same_run():
