@@ -42,6 +42,7 @@ __all__ = [
     "override_key",
     "group_runs",
     "metric_value",
+    "run_budget",
 ]
 
 #: in a ``make paper`` profile's runs, override keys with these prefixes are its budget: no split
@@ -336,6 +337,19 @@ def _in_epochs(run: Run, steps: float) -> float | None:
     if not (_is_number(total) and _is_number(epochs)) or total <= 0:
         return None
     return steps * float(epochs) / float(total)
+
+
+def run_budget(run: Run) -> str | None:
+    """The budget the run was trained under, from its config ("12,000 steps", "13 epochs");
+    None when the config states neither. Steps win: a run stops at whichever comes first, and
+    the paper profiles set one of them."""
+    trainer = (run.summary.get("config") or {}).get("trainer") or {}
+    steps, epochs = trainer.get("max_steps"), trainer.get("max_epochs")
+    if _is_number(steps) and steps > 0:
+        return f"{int(steps):,} steps"
+    if _is_number(epochs) and epochs > 0:
+        return f"{epochs:g} epochs"
+    return None
 
 
 def metric_value(run: Run, metric: dict[str, Any]) -> float | None:

@@ -12,7 +12,7 @@ from typing import Any
 from noisyexp.reports.claims.data import paper_value
 from noisyexp.reports.claims.verdicts import Judgement
 from noisyexp.reports.intervals import Stat
-from noisyexp.reports.records import Run
+from noisyexp.reports.records import Run, run_budget
 from noisyexp.reports.tables.cells import (  # numbers as the tables print them
     DASH,
     fmt,
@@ -93,16 +93,7 @@ def paper_text(claim: dict[str, Any], decimals: int) -> str:
 
 def budget_text(runs: Iterable[Run]) -> str:
     """The budgets the runs were trained under (steps or epochs), from their configs."""
-    budgets = set()
-    for run in runs:
-        trainer = (run.summary.get("config") or {}).get("trainer") or {}
-        steps, epochs = trainer.get("max_steps"), trainer.get("max_epochs")
-        if steps is not None:
-            budgets.add(f"{steps:,} steps")
-        elif epochs is not None:
-            budgets.add(f"{epochs:g} epochs")
-        else:
-            budgets.add("budget not recorded")
+    budgets = {run_budget(run) or "budget not recorded" for run in runs}
     return ", ".join(sorted(budgets)) if budgets else DASH
 
 

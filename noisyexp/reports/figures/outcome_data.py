@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from noisyexp.reports.figures.curve_data import paper_table
 from noisyexp.reports.figures.outcome_specs import OutcomeFigure
-from noisyexp.reports.records import Group, metric_value
+from noisyexp.reports.records import Group, Run, metric_value, run_budget
 
 __all__ = ["OutcomeRow", "outcome_rows", "row_labels", "budget_steps", "budget_text"]
 
@@ -80,17 +80,11 @@ def budget_steps(groups: list[Group], spec: OutcomeFigure, profile: str | None) 
 
 
 def budget_text(groups: list[Group], spec: OutcomeFigure, profile: str | None) -> str:
-    """The training budget the profile's runs of the figure ran ("12,000 steps"); "" when they
-    differ or do not say."""
-    budgets = _budgets(groups, spec, profile)
-    if len(budgets) != 1:
-        return ""
-    ((steps, epochs),) = budgets
-    if isinstance(steps, int) and steps > 0:
-        return f"{steps:,} steps"
-    if isinstance(epochs, int) and epochs > 0:
-        return f"{epochs} epochs"
-    return ""
+    """The training budget the profile's runs of the figure ran ("12,000 steps"), in the words
+    of the claims report (:func:`records.run_budget`); "" when they differ or do not say."""
+    budgets = {run_budget(run) for run in _profile_runs(groups, spec, profile)}
+    (only,) = budgets if len(budgets) == 1 else (None,)
+    return only or ""
 
 
 def _plain_groups(spec: OutcomeFigure, groups: list[Group]) -> list[Group]:
@@ -98,13 +92,20 @@ def _plain_groups(spec: OutcomeFigure, groups: list[Group]) -> list[Group]:
     return [g for g in groups if g.experiment in spec.experiments and not g.overrides and g.runs]
 
 
+def _profile_runs(groups: list[Group], spec: OutcomeFigure, profile: str | None) -> list[Run]:
+    """The profile's runs of the figure's plain rows."""
+    return [
+        run
+        for group in _plain_groups(spec, groups)
+        if group.profile == profile
+        for run in group.runs
+    ]
+
+
 def _budgets(groups: list[Group], spec: OutcomeFigure, profile: str | None) -> set[tuple]:
     """``{(max_steps, max_epochs)}`` of the profile's runs of the figure, from their configs."""
     budgets = set()
-    for group in _plain_groups(spec, groups):
-        if group.profile != profile:
-            continue
-        for run in group.runs:
-            trainer = (run.summary.get("config") or {}).get("trainer") or {}
-            budgets.add((trainer.get("max_steps"), trainer.get("max_epochs")))
+    for run in _profile_runs(groups, spec, profile):
+        trainer = (run.summary.get("config") or {}).get("trainer") or {}
+        budgets.add((trainer.get("max_steps"), trainer.get("max_epochs")))
     return budgets

@@ -13,7 +13,14 @@ import pytest
 
 from noisyexp.paper import digitized_curves, paper_tables, reference
 from noisyexp.reports import tables
-from noisyexp.reports.records import collect_runs, group_runs, metric_value, override_key
+from noisyexp.reports.records import (
+    Run,
+    collect_runs,
+    group_runs,
+    metric_value,
+    override_key,
+    run_budget,
+)
 
 
 def _write_run(
@@ -666,3 +673,20 @@ def test_a_describe_metric_shows_only_ours_and_is_never_compared(tmp_path: Path)
     column = header.split(" | ").index("Train length at the end (ours)")
     nan_line = next(x for x in markdown.splitlines() if x.startswith("| unique_f_nan "))
     assert nan_line.split(" | ")[column] == "–"  # not "n/a": the row has nothing to say
+
+
+@pytest.mark.parametrize(
+    ("trainer", "expected"),
+    [
+        ({"max_steps": 12000, "max_epochs": None}, "12,000 steps"),
+        ({"max_steps": 50000, "max_epochs": 13}, "50,000 steps"),  # steps win: both are caps
+        ({"max_steps": None, "max_epochs": 13}, "13 epochs"),
+        ({"max_steps": None, "max_epochs": 1.5}, "1.5 epochs"),
+        ({"max_steps": 0, "max_epochs": None}, None),
+        ({"max_steps": True, "max_epochs": None}, None),  # JSON true is no budget
+        ({}, None),
+    ],
+)
+def test_run_budget_names_the_configured_budget(tmp_path, trainer, expected):
+    run = Run(tmp_path, {"config": {"trainer": trainer}}, ())
+    assert run_budget(run) == expected
