@@ -8,13 +8,18 @@ how fast it goes and when it will end: ``step 40/20000 (0.2 %), 0.7 steps/s, ETA
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["ProgressLine", "format_duration", "show_bar"]
+from tqdm import tqdm
+
+__all__ = ["EvalProgress", "ProgressLine", "format_duration", "show_bar"]
+
+log = logging.getLogger(__name__)
 
 
 def show_bar(progress: bool | None, streams: tuple[Any, ...] | None = None) -> bool:
@@ -111,3 +116,30 @@ class ProgressLine:
 
     def _position(self, step: int) -> str:
         return f"step {step}/{self.total} ({100 * step / max(self.total, 1):.1f} %)"
+
+
+class EvalProgress:
+    """What a task reports as a long evaluation advances: a bar on a terminal, else a log line
+    at most every ``trainer.progress_interval_s`` (a one-stream test pass of a large model takes
+    minutes)."""
+
+    def __init__(self, show_bar: bool, interval_s: float) -> None:
+        self.show_bar, self.interval_s = show_bar, interval_s
+        self.bar: tqdm | None = None
+        self.last_line = time.monotonic()
+
+    def __call__(self, split: str, done: int, total: int) -> None:
+        if self.show_bar:
+            if self.bar is None:
+                self.bar = tqdm(total=total, desc=f"evaluating {split}", leave=False)
+            self.bar.update(1)
+            if done >= total:
+                self.bar.close()
+                self.bar = None
+            return
+        now = time.monotonic()
+        if done == 1:
+            self.last_line = now
+        elif now - self.last_line >= self.interval_s and done < total:
+            self.last_line = now
+            log.info("evaluating %s: %d/%d (%.0f%%)", split, done, total, 100 * done / total)

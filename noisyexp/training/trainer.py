@@ -45,7 +45,7 @@ from noisyexp.training.device import configure_device, resolve_device
 from noisyexp.training.hparams import log_hparams
 from noisyexp.training.lock import RunLock
 from noisyexp.training.monitor import UnitMonitor
-from noisyexp.training.progress import ProgressLine, show_bar
+from noisyexp.training.progress import EvalProgress, ProgressLine, show_bar
 from noisyexp.training.resume import previous_status, restore_rng_for_resume, structural_changes
 from noisyexp.training.run_log import JsonlLogger, TensorBoardLogger
 from noisyexp.training.step_schedules import StepSchedules
@@ -374,33 +374,6 @@ class _Progress:
         self.loss = loss
 
 
-class _EvalProgress:
-    """What a task reports as a long evaluation advances: a bar on a terminal, else a log line
-    at most every ``trainer.progress_interval_s`` (a one-stream test pass of a large model takes
-    minutes)."""
-
-    def __init__(self, show_bar: bool, interval_s: float) -> None:
-        self.show_bar, self.interval_s = show_bar, interval_s
-        self.bar: tqdm | None = None
-        self.last_line = time.monotonic()
-
-    def __call__(self, split: str, done: int, total: int) -> None:
-        if self.show_bar:
-            if self.bar is None:
-                self.bar = tqdm(total=total, desc=f"evaluating {split}", leave=False)
-            self.bar.update(1)
-            if done >= total:
-                self.bar.close()
-                self.bar = None
-            return
-        now = time.monotonic()
-        if done == 1:
-            self.last_line = now
-        elif now - self.last_line >= self.interval_s and done < total:
-            self.last_line = now
-            log.info("evaluating %s: %d/%d (%.0f%%)", split, done, total, 100 * done / total)
-
-
 def _evaluate(run: _Run, loggers: RunLoggers, lr: float, scheduled_c: float | None) -> None:
     """Validate, log a metrics.jsonl row, tell the task, and keep best.pt."""
     metrics = run.evaluate(run.task.eval_splits)
@@ -523,7 +496,7 @@ def _train_locked(cfg: RunConfig, run_dir: Path, info: RunInfo) -> RunResult:
         unit="step",
     )
     interval = cfg.trainer.progress_interval_s
-    run.task.eval_progress = _EvalProgress(show_bar=not bar.disable, interval_s=interval)
+    run.task.eval_progress = EvalProgress(show_bar=not bar.disable, interval_s=interval)
     progress = _Progress(bar, ProgressLine(run.max_steps, run.step, interval))
     stop = StopRequest()
     try:

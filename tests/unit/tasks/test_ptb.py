@@ -342,16 +342,3 @@ def test_evaluate_reports_its_progress_window_by_window(tmp_path: Path) -> None:
     task.evaluate(task.build_model(UNITS), "valid")
     total = calls[-1][2]
     assert calls == [("valid", done, total) for done in range(1, total + 1)] and total >= 2
-
-
-def test_a_long_evaluation_logs_a_line_a_minute_without_a_progress_bar(monkeypatch, caplog):
-    from noisyexp.training import trainer as train
-
-    clock = iter([0.0, 0.0, 30.0, 61.0, 62.0, 200.0])
-    monkeypatch.setattr(train.time, "monotonic", lambda: next(clock))
-    progress = train._EvalProgress(show_bar=False, interval_s=60.0)  # reads the clock once
-    with caplog.at_level("INFO", logger="noisyexp.training.trainer"):
-        for done in range(1, 6):
-            progress("test", done, 5)
-    lines = [r.getMessage() for r in caplog.records]
-    assert lines == ["evaluating test: 3/5 (60%)"]  # 61 s after window 1; none at the end

@@ -6,7 +6,8 @@ import io
 
 import pytest
 
-from noisyexp.training.progress import ProgressLine, format_duration, show_bar
+from noisyexp.training import progress as progress_module
+from noisyexp.training.progress import EvalProgress, ProgressLine, format_duration, show_bar
 
 
 class FakeClock:
@@ -79,3 +80,14 @@ def test_a_resumed_run_counts_from_its_own_step():
     assert line.update(51) == "step 51/100 (51.0 %), first step took 2.0s"
     clock.now += 4.0
     assert line.update(53) == "step 53/100 (53.0 %), 0.5 steps/s, ETA 1m34s"  # 47 / 0.5 s
+
+
+def test_a_long_evaluation_logs_a_line_a_minute_without_a_progress_bar(monkeypatch, caplog):
+    clock = iter([0.0, 0.0, 30.0, 61.0, 62.0, 200.0])
+    monkeypatch.setattr(progress_module.time, "monotonic", lambda: next(clock))
+    progress = EvalProgress(show_bar=False, interval_s=60.0)  # reads the clock once
+    with caplog.at_level("INFO", logger="noisyexp.training.progress"):
+        for done in range(1, 6):
+            progress("test", done, 5)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == ["evaluating test: 3/5 (60%)"]  # 61 s after window 1; none at the end
