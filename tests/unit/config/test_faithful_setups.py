@@ -15,7 +15,8 @@ from noisyexp.config.act import ROLE_ATTRIBUTE, build_units
 from noisyexp.config.schema import ActConfig, UnitConfig
 from noisyexp.core.errors import ConfigError
 from noisyexp.models.counter import UniqueCounter
-from noisyexp.models.ntm import NTM, content_weights
+from noisyexp.models.ntm import NTM
+from noisyexp.models.ntm_addressing import content_weights
 from noisyexp.tasks.base import Units
 from noisyexp.tasks.ntm_tasks import (
     AssocRecallConfig,

@@ -1,4 +1,4 @@
-"""Tests of noisyexp.models.ntm: the addressing maths on hand-worked cases, shapes, learning."""
+"""Tests of the NTM (models.ntm, .ntm_addressing): hand-worked addressing, shapes, learning."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from noisyexp.models import ntm
-from noisyexp.models.ntm import (
-    NTM,
+from noisyexp.models import ntm, ntm_addressing
+from noisyexp.models.ntm import NTM
+from noisyexp.models.ntm_addressing import (
     content_weights,
     interpolate,
     memory_read,
@@ -35,10 +35,11 @@ def _t(values) -> torch.Tensor:
     return torch.tensor(values, dtype=torch.float64)
 
 
-def test_all_names_exist_once():
-    assert len(ntm.__all__) == len(set(ntm.__all__))
-    for name in ntm.__all__:
-        assert hasattr(ntm, name)
+@pytest.mark.parametrize("module", [ntm, ntm_addressing])
+def test_all_names_exist_once(module):
+    assert len(module.__all__) == len(set(module.__all__))
+    for name in module.__all__:
+        assert hasattr(module, name)
 
 
 def test_content_lookup_matches_hand_softmax_of_cosines():
