@@ -14,16 +14,12 @@ from noisyexp.activations import schedules
 from noisyexp.config.act import ROLE_ATTRIBUTE, build_units
 from noisyexp.config.schema import ActConfig, UnitConfig
 from noisyexp.core.errors import ConfigError
+from noisyexp.data.ntm_sequences import make_recall_batch, make_recall_batch_per_sequence
 from noisyexp.models.counter import UniqueCounter
 from noisyexp.models.ntm import NTM
 from noisyexp.models.ntm_addressing import content_weights
 from noisyexp.tasks.base import Units
-from noisyexp.tasks.ntm_tasks import (
-    AssocRecallConfig,
-    AssocRecallTask,
-    make_recall_batch,
-    make_recall_batch_per_sequence,
-)
+from noisyexp.tasks.ntm_tasks import AssocRecallConfig, AssocRecallTask
 from noisyexp.tasks.unique_count import UniqueCountConfig, UniqueCountTask
 from noisyexp.training.step_schedules import StepSchedules
 

@@ -263,7 +263,7 @@ def _assert_same_ntm_run(fast, plain, **tolerance) -> None:
 @pytest.mark.parametrize("faithful", [False, True])
 def test_ntm_fast_step_matches_the_plain_path_with_the_same_noise(variant, faithful):
     """The same noise draws, in the same order: with Dynamo's eager backend, the same numbers."""
-    from noisyexp.tasks.ntm_tasks import make_recall_batch_per_sequence
+    from noisyexp.data.ntm_sequences import make_recall_batch_per_sequence
 
     options = {"controller_output": True, "content_addressing": True, "address_size": 2}
     options = options if faithful else {}
@@ -305,7 +305,7 @@ def test_ntm_with_an_lstm_controller_runs_the_plain_step():
 
 
 def test_ntm_inductor_step_matches_the_plain_path(monkeypatch):
-    from noisyexp.tasks.ntm_tasks import make_recall_batch_per_sequence
+    from noisyexp.data.ntm_sequences import make_recall_batch_per_sequence
 
     monkeypatch.setattr(fast_step, "BACKEND", "inductor")
     options = {"controller_output": True, "content_addressing": True, "address_size": 2}

@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from noisyexp.data.ntm_sequences import make_copy_batch
 from noisyexp.models import ntm, ntm_addressing
 from noisyexp.models.ntm import NTM
 from noisyexp.models.ntm_addressing import (
@@ -18,7 +19,7 @@ from noisyexp.models.ntm_addressing import (
     sharpen,
     shift,
 )
-from noisyexp.tasks.ntm_tasks import make_copy_batch, sequence_bit_errors, sequence_nll
+from noisyexp.tasks.ntm_tasks import sequence_bit_errors, sequence_nll
 
 TOL = {"rtol": 1e-6, "atol": 1e-9}
 

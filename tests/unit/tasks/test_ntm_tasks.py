@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from noisyexp.core.errors import ConfigError
+from noisyexp.data.ntm_sequences import make_copy_batch, make_recall_batch
 from noisyexp.models.ntm import NTM
 from noisyexp.tasks import ntm_tasks
 from noisyexp.tasks.base import Units
@@ -17,8 +18,6 @@ from noisyexp.tasks.ntm_tasks import (
     AssocRecallTask,
     CopyConfig,
     CopyTask,
-    make_copy_batch,
-    make_recall_batch,
     sequence_bit_errors,
     sequence_nll,
 )
