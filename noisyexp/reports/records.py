@@ -42,7 +42,7 @@ __all__ = [
     "override_key",
     "group_runs",
     "metric_value",
-    "run_budget",
+    "budget_label",
 ]
 
 #: in a ``make paper`` profile's runs, override keys with these prefixes are its budget: no split
@@ -339,10 +339,10 @@ def _in_epochs(run: Run, steps: float) -> float | None:
     return steps * float(epochs) / float(total)
 
 
-def run_budget(run: Run) -> str | None:
-    """The budget the run was trained under, from its config ("12,000 steps", "13 epochs");
-    None when the config states neither. Steps win: a run stops at whichever comes first, and
-    the paper profiles set one of them."""
+def budget_label(run: Run) -> str | None:
+    """The budget the run was trained under, in words ("12,000 steps", "13 epochs"), from its
+    config; None when the config states neither. A step cap is named before an epoch cap (the
+    profiles set one or the other; the tables' headers show both as configured)."""
     trainer = (run.summary.get("config") or {}).get("trainer") or {}
     steps, epochs = trainer.get("max_steps"), trainer.get("max_epochs")
     if _is_number(steps) and steps > 0:

@@ -12,7 +12,7 @@ from typing import Any
 from noisyexp.reports.claims.data import paper_value
 from noisyexp.reports.claims.verdicts import Judgement
 from noisyexp.reports.intervals import Stat
-from noisyexp.reports.records import Run, run_budget
+from noisyexp.reports.records import Run, budget_label
 from noisyexp.reports.tables.cells import (  # numbers as the tables print them
     DASH,
     fmt,
@@ -93,7 +93,7 @@ def paper_text(claim: dict[str, Any], decimals: int) -> str:
 
 def budget_text(runs: Iterable[Run]) -> str:
     """The budgets the runs were trained under (steps or epochs), from their configs."""
-    budgets = {run_budget(run) or "budget not recorded" for run in runs}
+    budgets = {budget_label(run) or "budget not recorded" for run in runs}
     return ", ".join(sorted(budgets)) if budgets else DASH
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from noisyexp.reports.figures.curve_data import paper_table
 from noisyexp.reports.figures.outcome_specs import OutcomeFigure
-from noisyexp.reports.records import Group, Run, metric_value, run_budget
+from noisyexp.reports.records import Group, Run, budget_label, metric_value
 
 __all__ = ["OutcomeRow", "outcome_rows", "row_labels", "budget_steps", "budget_text"]
 
@@ -81,8 +81,8 @@ def budget_steps(groups: list[Group], spec: OutcomeFigure, profile: str | None) 
 
 def budget_text(groups: list[Group], spec: OutcomeFigure, profile: str | None) -> str:
     """The training budget the profile's runs of the figure ran ("12,000 steps"), in the words
-    of the claims report (:func:`records.run_budget`); "" when they differ or do not say."""
-    budgets = {run_budget(run) for run in _profile_runs(groups, spec, profile)}
+    of the claims report (:func:`records.budget_label`); "" when they differ or do not say."""
+    budgets = {budget_label(run) for run in _profile_runs(groups, spec, profile)}
     (only,) = budgets if len(budgets) == 1 else (None,)
     return only or ""
 

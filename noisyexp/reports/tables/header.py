@@ -77,12 +77,14 @@ def header_lines(groups: list[Group]) -> list[str]:
         f"{(run.summary.get('dataset') or {}).get('checksum', '?')}"
         for run in runs
     }
-    wall = sum(float(run.summary.get("wall_time_s") or 0.0) for run in runs)
+    times = [float(t) for run in runs if (t := run.summary.get("wall_time_s")) is not None]
+    wall = sum(times)
+    spread = f" (a run: {min(times) / 60:.1f}–{max(times) / 60:.1f} min)" if len(times) > 1 else ""
     lines = [f"Budget: {b} ({', '.join(sorted(e))})" for b, e in sorted(budgets.items())]
     lines += [
         f"Profile: {_distinct(run.profile for run in runs)}; "
         f"seeds: {_distinct(run.summary['seed'] for run in runs)}; runs: {len(runs)}; "
-        f"total wall time: {wall / 60:.1f} min",
+        f"total wall time: {wall / 60:.1f} min{spread}",
         f"Code: {_distinct(run.summary.get('code_version') for run in runs)}; "
         f"device: {_distinct(run.summary.get('device') for run in runs)}",
         f"Data: {_distinct(datasets)}",

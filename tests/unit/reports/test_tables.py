@@ -15,11 +15,11 @@ from noisyexp.paper import digitized_curves, paper_tables, reference
 from noisyexp.reports import tables
 from noisyexp.reports.records import (
     Run,
+    budget_label,
     collect_runs,
     group_runs,
     metric_value,
     override_key,
-    run_budget,
 )
 
 
@@ -300,12 +300,21 @@ def test_every_table_is_written_in_three_formats(tmp_path: Path) -> None:
     assert not list((tmp_path / "out").glob(".*.tmp"))  # atomic writes leave no temp files
 
 
+def test_header_gives_the_total_and_the_range_of_run_times(tmp_path: Path) -> None:
+    for seed, wall in ((1, 30.0), (2, 150.0), (3, None)):  # None: a run that did not time itself
+        _write_run(tmp_path, f"s{seed}", seed=seed, wall_time_s=wall, final={"ppl": 110.0})
+    tables.main(tmp_path, tmp_path / "out", echo=None)
+    markdown = (tmp_path / "out" / "table2_ptb.md").read_text(encoding="utf-8")
+    assert "runs: 3; total wall time: 3.0 min (a run: 0.5–2.5 min)\n" in markdown
+
+
 def test_header_states_the_budget_seeds_code_and_data(tmp_path: Path) -> None:
     _ptb_seeds(tmp_path)
     tables.main(tmp_path, tmp_path / "out", echo=None)
     markdown = (tmp_path / "out" / "table2_ptb.md").read_text(encoding="utf-8")
     assert "- Budget: max_steps=null, max_epochs=2 (ptb_small_nan)" in markdown
-    assert "- Profile: cpu; seeds: 1, 2, 3; runs: 3; total wall time: 1.5 min" in markdown
+    wall = "total wall time: 1.5 min (a run: 0.5–0.5 min)"
+    assert f"- Profile: cpu; seeds: 1, 2, 3; runs: 3; {wall}" in markdown
     assert "- Code: git:1a2b3c4; device: cpu" in markdown
     assert "- Data: ptb:md5:feed" in markdown
 
@@ -687,6 +696,6 @@ def test_a_describe_metric_shows_only_ours_and_is_never_compared(tmp_path: Path)
         ({}, None),
     ],
 )
-def test_run_budget_names_the_configured_budget(tmp_path, trainer, expected):
+def test_budget_label_names_the_configured_budget(tmp_path, trainer, expected):
     run = Run(tmp_path, {"config": {"trainer": trainer}}, ())
-    assert run_budget(run) == expected
+    assert budget_label(run) == expected
