@@ -1,9 +1,10 @@
-"""What a run shows between two evaluations: a progress bar on a terminal, else a log line.
+"""What a run shows while it trains and while it evaluates: a bar on a terminal, else log lines.
 
 An evaluation can be hours apart on a big model, and its first step alone can take minutes on
 busy cores; without a terminal (a log file, a cluster job, a sweep) the tqdm bar is off, so
 :class:`ProgressLine` says every ``trainer.progress_interval_s`` seconds how far the run is,
 how fast it goes and when it will end: ``step 40/20000 (0.2 %), 0.7 steps/s, ETA 7h55m``.
+:class:`EvalProgress` does the same for one long evaluation (``evaluating test: 3/5 (60%)``).
 """
 
 from __future__ import annotations
