@@ -73,8 +73,10 @@ def row_labels(spec: OutcomeFigure) -> list[str]:
 def budget_steps(groups: list[Group], spec: OutcomeFigure, profile: str | None) -> int | None:
     """The ``max_steps`` every run of the profile's rows ran with; None when they differ or
     do not say (an epoch budget)."""
-    budgets = _budgets(groups, spec, profile)
-    steps = {steps for steps, _ in budgets}
+    steps = {
+        ((run.summary.get("config") or {}).get("trainer") or {}).get("max_steps")
+        for run in _profile_runs(groups, spec, profile)
+    }
     (only,) = steps if len(steps) == 1 else (None,)
     return only if isinstance(only, int) and only > 0 else None
 
@@ -100,12 +102,3 @@ def _profile_runs(groups: list[Group], spec: OutcomeFigure, profile: str | None)
         if group.profile == profile
         for run in group.runs
     ]
-
-
-def _budgets(groups: list[Group], spec: OutcomeFigure, profile: str | None) -> set[tuple]:
-    """``{(max_steps, max_epochs)}`` of the profile's runs of the figure, from their configs."""
-    budgets = set()
-    for run in _profile_runs(groups, spec, profile):
-        trainer = (run.summary.get("config") or {}).get("trainer") or {}
-        budgets.add((trainer.get("max_steps"), trainer.get("max_epochs")))
-    return budgets
