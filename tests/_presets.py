@@ -14,8 +14,8 @@ from _tiny_data import write_tiny_mnist
 from omegaconf import OmegaConf
 
 from noisyexp.cli.app import CONF_DIR
+from noisyexp.data import published
 from noisyexp.data.files import RemoteFile
-from noisyexp.tasks import mnist, nmt, ptb
 
 ALL_EXPERIMENTS = sorted(path.stem for path in (CONF_DIR / "experiment").glob("*.yaml"))
 # family bases (ptb_small, unique, ...): experiments that other presets extend; selected alone,
@@ -82,14 +82,14 @@ def tiny_ptb(tmp_path, monkeypatch):
         path = folder / f"ptb.{split}.txt"
         path.write_text(body)
         files.append(RemoteFile(path.name, (hashlib.md5(body.encode()).hexdigest(),)))
-    monkeypatch.setattr(ptb, "PTB_FILES", tuple(files))
+    monkeypatch.setattr(published, "PTB_FILES", tuple(files))
 
 
 @pytest.fixture
 def tiny_mnist(tmp_path, monkeypatch):
     """Random 28 x 28 IDX files as the MNIST folder, with the checksums patched to match."""
     digests = write_tiny_mnist(tmp_path / "data" / "mnist", gz=False)
-    monkeypatch.setattr(mnist, "MNIST_FILES", digests)
+    monkeypatch.setattr(published, "MNIST_FILES", digests)
 
 
 @pytest.fixture
@@ -105,4 +105,4 @@ def tiny_multi30k(tmp_path, monkeypatch):
             body = gzip.compress(text.encode())
             (folder / f"{split}.{lang}.gz").write_bytes(body)
             digests[f"{split}.{lang}"] = (hashlib.md5(body).hexdigest(), "0" * 32)
-    monkeypatch.setattr(nmt, "MULTI30K_MD5", digests)
+    monkeypatch.setattr(published, "MULTI30K_MD5", digests)

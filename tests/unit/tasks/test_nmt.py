@@ -16,6 +16,7 @@ from noisyexp import activations
 from noisyexp.activations.roles import Units
 from noisyexp.cli.app import main
 from noisyexp.core.errors import DataError
+from noisyexp.data import published
 from noisyexp.data.parallel import (
     MosesTokenizer,
     TokenVocabulary,
@@ -26,7 +27,6 @@ from noisyexp.data.parallel import (
     read_parallel,
 )
 from noisyexp.models.nmt import NMTModel, beam_search, greedy_search, sequence_log_prob
-from noisyexp.tasks import nmt
 from noisyexp.tasks.nmt import NMTConfig, NMTTask, bleu_score
 
 CPU = torch.device("cpu")
@@ -380,7 +380,7 @@ def test_default_folder_is_checked_against_multi30k_md5s(tmp_path, monkeypatch):
         path.name[: -len(".gz")]: (hashlib.md5(path.read_bytes()).hexdigest(), "0" * 32)
         for path in folder.glob("*.gz")
     }
-    monkeypatch.setattr(nmt, "MULTI30K_MD5", digests)
+    monkeypatch.setattr(published, "MULTI30K_MD5", digests)
     task = NMTTask(cfg, data_dir=tmp_path, seed=0, device=CPU, download=False)
     assert task.dataset_info().name == "multi30k"
     (folder / "val.en.gz").unlink()

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from noisyexp.core.errors import ConfigError, DataError
+from noisyexp.data import published
 from noisyexp.data.files import RemoteFile, combined_checksum
 from noisyexp.tasks import ptb, ptb_char
 from noisyexp.tasks.base import Units
@@ -241,7 +242,7 @@ def _fake_ptb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     files = tuple(
         RemoteFile(name, (hashlib.md5(text.encode()).hexdigest(),)) for name, text in texts.items()
     )
-    monkeypatch.setattr(ptb, "PTB_FILES", files)
+    monkeypatch.setattr(published, "PTB_FILES", files)
     return folder
 
 
