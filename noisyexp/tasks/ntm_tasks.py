@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -47,6 +46,7 @@ from noisyexp.models.ntm import NTM
 from noisyexp.tasks.base import DatasetInfo, StepOutput, Task
 
 __all__ = [
+    "NTMTaskConfig",
     "CopyConfig",
     "AssocRecallConfig",
     "CopyTask",
@@ -65,40 +65,12 @@ _ADDED_KEYS = {
 }
 
 
-def _check_common(cfg: Any) -> None:
-    """Validation shared by both configs (model and batch fields)."""
-    for key in (
-        "num_bits",
-        "batch_size",
-        "eval_size",
-        "steps_per_epoch",
-        "controller_size",
-        "memory_size",
-        "memory_width",
-        "num_read_heads",
-    ):
-        value = getattr(cfg, key)
-        if value < 1:
-            raise ConfigError(f"task.{key} must be >= 1, got {value}")
-    if cfg.address_size < 0:
-        raise ConfigError(f"task.address_size must be >= 0, got {cfg.address_size}")
-    if cfg.controller not in _CONTROLLERS:
-        raise ConfigError(
-            f"task.controller must be one of {', '.join(_CONTROLLERS)}, got {cfg.controller!r}"
-        )
-
-
 @dataclass
-class CopyConfig:
-    """Config of ``task=copy``.
+class NTMTaskConfig:
+    """The fields both NTM tasks share: evaluation sets, batches, the controller, the memory.
 
     Attributes:
-        name: task name.
-        num_bits: bits per vector (Graves: 8).
-        min_len: shortest training sequence.
-        max_len: longest training sequence (Graves: 20).
-        eval_lengths: lengths of the fixed validation/test sets (longer = generalisation).
-        eval_size: sequences per evaluated length.
+        eval_size: sequences per evaluated length (copy) or item count (recall).
         data_seed: seed of the fixed evaluation sets.
         batch_size: sequences per training step.
         steps_per_epoch: training steps counted as one epoch (the data are endless).
@@ -112,11 +84,6 @@ class CopyConfig:
         address_size: learned address numbers in front of each memory row (0 = none).
     """
 
-    name: str = "copy"
-    num_bits: int = 8
-    min_len: int = 1
-    max_len: int = 20
-    eval_lengths: list[int] = field(default_factory=lambda: [10, 20, 30])
     eval_size: int = 128
     data_seed: int = 0
     batch_size: int = 16
@@ -131,7 +98,48 @@ class CopyConfig:
     address_size: int = 0
 
     def __post_init__(self) -> None:
-        _check_common(self)
+        for key in (
+            "eval_size",
+            "batch_size",
+            "steps_per_epoch",
+            "controller_size",
+            "memory_size",
+            "memory_width",
+            "num_read_heads",
+        ):
+            value = getattr(self, key)
+            if value < 1:
+                raise ConfigError(f"task.{key} must be >= 1, got {value}")
+        if self.address_size < 0:
+            raise ConfigError(f"task.address_size must be >= 0, got {self.address_size}")
+        if self.controller not in _CONTROLLERS:
+            raise ConfigError(
+                f"task.controller must be one of {', '.join(_CONTROLLERS)}, got {self.controller!r}"
+            )
+
+
+@dataclass
+class CopyConfig(NTMTaskConfig):
+    """Config of ``task=copy`` (with :class:`NTMTaskConfig`'s fields).
+
+    Attributes:
+        name: task name.
+        num_bits: bits per vector (Graves: 8).
+        min_len: shortest training sequence.
+        max_len: longest training sequence (Graves: 20).
+        eval_lengths: lengths of the fixed validation/test sets (longer = generalisation).
+    """
+
+    name: str = "copy"
+    num_bits: int = 8
+    min_len: int = 1
+    max_len: int = 20
+    eval_lengths: list[int] = field(default_factory=lambda: [10, 20, 30])
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.num_bits < 1:
+            raise ConfigError(f"task.num_bits must be >= 1, got {self.num_bits}")
         if not 1 <= self.min_len <= self.max_len:
             raise ConfigError(
                 f"task.min_len and task.max_len need 1 <= min_len <= max_len, "
@@ -142,8 +150,8 @@ class CopyConfig:
 
 
 @dataclass
-class AssocRecallConfig:
-    """Config of ``task=assoc_recall``.
+class AssocRecallConfig(NTMTaskConfig):
+    """Config of ``task=assoc_recall`` (with :class:`NTMTaskConfig`'s fields).
 
     Attributes:
         name: task name.
@@ -154,18 +162,7 @@ class AssocRecallConfig:
         per_sequence_items: draw the item count per sequence (the authors' generator), left-pad
             the shorter ones and mask the padding; default: one count per batch.
         eval_items: item counts of the fixed validation/test sets (paper Fig 9: 2 and 16).
-        eval_size: sequences per evaluated item count.
-        data_seed: seed of the fixed evaluation sets.
-        batch_size: sequences per training step.
-        steps_per_epoch: training steps counted as one epoch (the data are endless).
-        controller: ``feedforward`` (the paper's noisy controller, as D-NTM) or ``lstm``.
-        controller_size: controller hidden units.
-        memory_size: memory rows N.
-        memory_width: memory row width M.
-        num_read_heads: read heads.
-        controller_output: the output layer reads the controller only (D-NTM use_out_mem=False).
-        content_addressing: content-only addressing, no location steps (D-NTM's default).
-        address_size: learned address numbers in front of each memory row (0 = none).
+        memory_size: memory rows N (more than copy's: 16 items of 3 rows).
     """
 
     name: str = "assoc_recall"
@@ -174,24 +171,14 @@ class AssocRecallConfig:
     min_items: int = 2
     max_items: int = 16
     eval_items: list[int] = field(default_factory=lambda: [2, 16])
-    eval_size: int = 128
-    data_seed: int = 0
-    batch_size: int = 16
-    steps_per_epoch: int = 500
-    controller: str = "feedforward"
-    controller_size: int = 100
     memory_size: int = 128
-    memory_width: int = 20
-    num_read_heads: int = 1
-    controller_output: bool = False
-    content_addressing: bool = False
-    address_size: int = 0
     per_sequence_items: bool = False
 
     def __post_init__(self) -> None:
-        _check_common(self)
-        if self.item_len < 1:
-            raise ConfigError(f"task.item_len must be >= 1, got {self.item_len}")
+        super().__post_init__()
+        for key in ("num_bits", "item_len"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"task.{key} must be >= 1, got {getattr(self, key)}")
         if not 2 <= self.min_items <= self.max_items:
             raise ConfigError(
                 f"task.min_items and task.max_items need 2 <= min_items <= max_items, "
