@@ -66,7 +66,9 @@ def _header(rule: Rule) -> list[str]:
         "claim's metric means something at its own budget only), so budgets are never mixed. "
         "Ablations: each ablation row (one part of the unit) against the "
         "claim's baseline by the same test and rule; *reproduced* there says that part alone "
-        "gives the paper's effect.",
+        "gives the paper's effect. A line that names its own pair (the noise on top of "
+        "α > 1: NAN against NAN with c = 0) asks whether what the two rows differ in adds "
+        "to the effect; *inconclusive* there is no evidence either way, not evidence of none.",
         "",
     ]
 
