@@ -27,9 +27,9 @@ DOCUMENTS = (ROOT / "README.md", ROOT / "docs" / "results.md")
 _BLOCK = re.compile(r"<!-- BEGIN (\S+) -->.*?<!-- END \1 -->", re.S)
 _NUMBER = r"[-+]?\d+(?:,\d{3})*(?:\.\d+)?"
 _PATTERNS = {
-    "p-value": re.compile(r"\bp = (\d\.\d+)"),
-    "interval": re.compile(rf"\[({_NUMBER}), ({_NUMBER})\]"),
-    "mean ± std": re.compile(rf"(?<![\d.])({_NUMBER}) ± ({_NUMBER})"),
+    "p-value": re.compile(r"\bp\s+=\s+(\d\.\d+)"),
+    "interval": re.compile(rf"\[({_NUMBER}),\s+({_NUMBER})\]"),
+    "mean ± std": re.compile(rf"(?<![\d.])({_NUMBER})\s+±\s+({_NUMBER})"),
 }
 #: a quote may round half up or half to even (Python's format)
 _ROUNDINGS = (ROUND_HALF_UP, ROUND_HALF_EVEN)
