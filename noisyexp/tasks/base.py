@@ -18,8 +18,19 @@ import torch
 from torch import nn
 
 from noisyexp.activations.roles import Units
+from noisyexp.core.errors import ConfigError
 
-__all__ = ["Units", "StepOutput", "DatasetInfo", "Task"]  # Units: re-exported, the models' type
+# Units: re-exported, the models' type
+__all__ = ["Units", "StepOutput", "DatasetInfo", "Task", "require_at_least"]
+
+
+def require_at_least(cfg: Any, minimum: float, *keys: str) -> None:
+    """Check a task config's counts and sizes: the first of ``keys`` below ``minimum`` is a
+    ConfigError naming it as the user writes it (``task.<key>``)."""
+    for key in keys:
+        value = getattr(cfg, key)
+        if value < minimum:
+            raise ConfigError(f"task.{key} must be >= {minimum}, got {value}")
 
 
 @dataclass

@@ -17,7 +17,7 @@ from torch import nn
 from noisyexp.activations.roles import Units
 from noisyexp.core.errors import ConfigError
 from noisyexp.models.mlp import MLP
-from noisyexp.tasks.base import DatasetInfo
+from noisyexp.tasks.base import DatasetInfo, require_at_least
 from noisyexp.tasks.classification import ClassificationTask
 
 __all__ = ["GaussiansConfig", "GaussiansTask", "make_gaussians"]
@@ -39,9 +39,7 @@ class GaussiansConfig:
     batch_size: int = 64
 
     def __post_init__(self) -> None:
-        for key in ("train_size", "valid_size", "test_size", "batch_size"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"task.{key} must be >= 1, got {getattr(self, key)}")
+        require_at_least(self, 1, "train_size", "valid_size", "test_size", "batch_size")
         if not self.hidden_sizes or min(self.hidden_sizes) < 1:
             raise ConfigError(f"task.hidden_sizes must be positive widths, got {self.hidden_sizes}")
         if self.batch_size > self.train_size:

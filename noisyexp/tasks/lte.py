@@ -52,7 +52,7 @@ from noisyexp.core.rng import derived_seed
 from noisyexp.data.lte_curriculum import STRATEGIES, Curriculum
 from noisyexp.data.programs import VOCAB, DifficultySampler, generate_program, sample_text, split_of
 from noisyexp.models.program_lstm import ProgramLSTM
-from noisyexp.tasks.base import DatasetInfo, StepOutput, Task
+from noisyexp.tasks.base import DatasetInfo, StepOutput, Task, require_at_least
 
 __all__ = ["LTEConfig", "LTETask", "char_accuracy", "encode_sample"]
 
@@ -106,7 +106,9 @@ class LTEConfig:
     data_seed: int = 0
 
     def __post_init__(self) -> None:
-        for key in (
+        require_at_least(
+            self,
+            1,
             "target_length",
             "target_nesting",
             "window",
@@ -118,10 +120,7 @@ class LTEConfig:
             "valid_size",
             "test_size",
             "eval_columns",
-        ):
-            value = getattr(self, key)
-            if value < 1:
-                raise ConfigError(f"task.{key} must be >= 1, got {value}")
+        )
         if self.strategy not in (*STRATEGIES, "blend"):
             raise ConfigError(
                 f"task.strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}"

@@ -18,7 +18,7 @@ from noisyexp.data import published
 from noisyexp.data.files import combined_checksum, ensure_files
 from noisyexp.data.idx import read_idx
 from noisyexp.models.mlp import MLP
-from noisyexp.tasks.base import DatasetInfo
+from noisyexp.tasks.base import DatasetInfo, require_at_least
 from noisyexp.tasks.classification import ClassificationTask
 
 __all__ = ["MNISTConfig", "MNISTTask"]
@@ -36,9 +36,7 @@ class MNISTConfig:
     valid_size: int = _VALID_SIZE
 
     def __post_init__(self) -> None:
-        for key in ("hidden_size", "batch_size", "valid_size"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"task.{key} must be >= 1, got {getattr(self, key)}")
+        require_at_least(self, 1, "hidden_size", "batch_size", "valid_size")
 
 
 class MNISTTask(ClassificationTask):

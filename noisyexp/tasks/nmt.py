@@ -45,7 +45,7 @@ from noisyexp.data.parallel import (
     read_parallel,
 )
 from noisyexp.models.nmt import NMTModel, beam_search, greedy_search
-from noisyexp.tasks.base import DatasetInfo, StepOutput, Task
+from noisyexp.tasks.base import DatasetInfo, StepOutput, Task, require_at_least
 
 __all__ = [
     "NMTConfig",
@@ -59,11 +59,6 @@ log = logging.getLogger(__name__)
 
 TOKENIZERS = ("moses", "sentencepiece")
 DECODERS = ("beam", "greedy")
-
-
-def _check_min(key: str, value: float, minimum: float) -> None:
-    if value < minimum:
-        raise ConfigError(f"task.{key} must be >= {minimum}, got {value}")
 
 
 @dataclass
@@ -134,14 +129,21 @@ class NMTConfig:
                 ) from None
         if self.decoder not in DECODERS:
             raise ConfigError(f"task.decoder={self.decoder!r} is not one of: beam, greedy")
-        for key in ("src_vocab_size", "tgt_vocab_size", "max_len", "patience"):
-            _check_min(key, getattr(self, key), 0)
-        for key in ("min_freq", "batch_size", "bucket", "embedding_size", "hidden_size"):
-            _check_min(key, getattr(self, key), 1)
-        for key in ("subword_vocab_size",):
-            _check_min(key, getattr(self, key), 1)
-        for key in ("eval_batch_size", "beam_size", "decode_max_len", "length_slack"):
-            _check_min(key, getattr(self, key), 1)
+        require_at_least(self, 0, "src_vocab_size", "tgt_vocab_size", "max_len", "patience")
+        require_at_least(
+            self,
+            1,
+            "min_freq",
+            "batch_size",
+            "bucket",
+            "embedding_size",
+            "hidden_size",
+            "subword_vocab_size",
+            "eval_batch_size",
+            "beam_size",
+            "decode_max_len",
+            "length_slack",
+        )
         for key in ("src_vocab_size", "tgt_vocab_size"):
             if 0 < getattr(self, key) < 5:
                 raise ConfigError(f"task.{key} must be 0 (no limit) or >= 5")

@@ -43,7 +43,7 @@ from noisyexp.data.ntm_sequences import (
     make_recall_batch_per_sequence,
 )
 from noisyexp.models.ntm import NTM
-from noisyexp.tasks.base import DatasetInfo, StepOutput, Task
+from noisyexp.tasks.base import DatasetInfo, StepOutput, Task, require_at_least
 
 __all__ = [
     "NTMTaskConfig",
@@ -98,7 +98,9 @@ class NTMTaskConfig:
     address_size: int = 0
 
     def __post_init__(self) -> None:
-        for key in (
+        require_at_least(
+            self,
+            1,
             "eval_size",
             "batch_size",
             "steps_per_epoch",
@@ -106,10 +108,7 @@ class NTMTaskConfig:
             "memory_size",
             "memory_width",
             "num_read_heads",
-        ):
-            value = getattr(self, key)
-            if value < 1:
-                raise ConfigError(f"task.{key} must be >= 1, got {value}")
+        )
         if self.address_size < 0:
             raise ConfigError(f"task.address_size must be >= 0, got {self.address_size}")
         if self.controller not in _CONTROLLERS:
@@ -138,8 +137,7 @@ class CopyConfig(NTMTaskConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.num_bits < 1:
-            raise ConfigError(f"task.num_bits must be >= 1, got {self.num_bits}")
+        require_at_least(self, 1, "num_bits")
         if not 1 <= self.min_len <= self.max_len:
             raise ConfigError(
                 f"task.min_len and task.max_len need 1 <= min_len <= max_len, "
@@ -176,9 +174,7 @@ class AssocRecallConfig(NTMTaskConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for key in ("num_bits", "item_len"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"task.{key} must be >= 1, got {getattr(self, key)}")
+        require_at_least(self, 1, "num_bits", "item_len")
         if not 2 <= self.min_items <= self.max_items:
             raise ConfigError(
                 f"task.min_items and task.max_items need 2 <= min_items <= max_items, "

@@ -47,7 +47,7 @@ from noisyexp.models.rnn_lm import (
     detach_state,
     state_tensors,
 )
-from noisyexp.tasks.base import DatasetInfo, StepOutput, Task
+from noisyexp.tasks.base import DatasetInfo, StepOutput, Task, require_at_least
 
 __all__ = [
     "LanguageModelConfig",
@@ -59,11 +59,6 @@ __all__ = [
 ]
 
 SPLITS = ("train", "valid", "test")
-
-
-def _check_min(key: str, value: int, minimum: int) -> None:
-    if value < minimum:
-        raise ConfigError(f"task.{key} must be >= {minimum}, got {value}")
 
 
 @dataclass
@@ -92,10 +87,17 @@ class LanguageModelConfig:
     sum_over_time: bool = True
 
     def __post_init__(self) -> None:
-        for key in ("batch_size", "bptt", "embedding_size", "hidden_size", "num_layers"):
-            _check_min(key, getattr(self, key), 1)
-        _check_min("eval_batch_size", self.eval_batch_size, 1)
-        _check_min("test_batch_size", self.test_batch_size, 1)
+        require_at_least(
+            self,
+            1,
+            "batch_size",
+            "bptt",
+            "embedding_size",
+            "hidden_size",
+            "num_layers",
+            "eval_batch_size",
+            "test_batch_size",
+        )
         if self.cell not in CELLS:
             raise ConfigError(f"task.cell={self.cell!r} is not one of: {', '.join(CELLS)}")
         if not 0.0 <= self.dropout < 1.0:

@@ -39,7 +39,7 @@ from noisyexp.core.errors import ConfigError
 from noisyexp.core.rng import seeded_generator
 from noisyexp.data.batching import step_batch_indices
 from noisyexp.models.counter import UniqueCounter
-from noisyexp.tasks.base import DatasetInfo, StepOutput, Task
+from noisyexp.tasks.base import DatasetInfo, StepOutput, Task, require_at_least
 
 __all__ = [
     "UniqueCountConfig",
@@ -95,7 +95,9 @@ class UniqueCountConfig:
     scalar_input: bool = False
 
     def __post_init__(self) -> None:
-        for key in (
+        require_at_least(
+            self,
+            1,
             "seq_len",
             "train_size",
             "valid_size",
@@ -106,10 +108,7 @@ class UniqueCountConfig:
             "num_layers",
             "curriculum_start_len",
             "curriculum_step",
-        ):
-            value = getattr(self, key)
-            if value < 1:
-                raise ConfigError(f"task.{key} must be >= 1, got {value}")
+        )
         if self.curriculum_patience < 0:
             raise ConfigError(
                 f"task.curriculum_patience must be >= 0, got {self.curriculum_patience}"
