@@ -315,7 +315,7 @@ class NMTTask(Task):
                 {stem: path.name if path else None for stem, path in found.items()}
             )
             verified.update(ensure_files(folder, known, dataset="multi30k", download=self.download))
-        for split, lang in needed:
+        for split, lang in needed:  # after a download: the files now on disk
             path = corpus_file(folder, split, lang)
             if path is not None and path.name not in verified:
                 verified[path.name] = md5_file(path)
